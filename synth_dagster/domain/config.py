@@ -62,6 +62,7 @@ class DomainModel(BaseModel):
         alias_generator=to_camel,
         validate_by_name=True,
         validate_by_alias=True,
+        loc_by_alias=False,  # why: error locations name the snake_case fields users see in docs
         protected_namespaces=(),  # why: fields like `model_encoding_type` are reference names
         arbitrary_types_allowed=True,  # why: DataFrames in `data` / `sample_seed_data`
         extra="forbid",  # why: a typo such as `max_epoch` must fail, not be silently ignored
