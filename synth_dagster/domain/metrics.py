@@ -1,0 +1,73 @@
+"""Quality metrics of synthetic data: the result vocabulary of `synth_dagster.qa`.
+
+Field names mirror the reference schema (ModelMetrics, Accuracy, Similarity, Distances) so that
+stored metrics read the same as the reference platform's. Every figure is optional: a figure that
+does not apply (e.g. `coherence` for flat tables, `*_max` without a holdout) stays `None`.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+# Shares, accuracies and AUCs live in [0, 1]; say so at the boundary so a bug cannot hide as 1.3.
+_Share = Field(default=None, ge=0.0, le=1.0)
+
+
+class _Metrics(BaseModel):
+    # extra="forbid": a misspelt field in a stored metrics dict is an error, not a silent None.
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class Accuracy(_Metrics):
+    """Closeness of discretized low-dimensional marginals: 1 - total variation distance.
+
+    `overall` averages univariate, bivariate and (for sequences) coherence. Each `*_max` is the same
+    figure for a same-sized holdout: the level a perfect generator would reach.
+    """
+
+    overall: float | None = _Share
+    univariate: float | None = _Share
+    bivariate: float | None = _Share
+    trivariate: float | None = _Share
+    coherence: float | None = _Share
+    overall_max: float | None = _Share
+    univariate_max: float | None = _Share
+    bivariate_max: float | None = _Share
+    trivariate_max: float | None = _Share
+    coherence_max: float | None = _Share
+
+
+class Similarity(_Metrics):
+    """Similarity of the full joint distributions in an embedding space."""
+
+    # Cosine similarity may be negative for an arbitrary external embedding.
+    cosine_similarity_training_synthetic: float | None = Field(default=None, ge=-1.0, le=1.0)
+    cosine_similarity_training_holdout: float | None = Field(default=None, ge=-1.0, le=1.0)
+    discriminator_auc_training_synthetic: float | None = _Share
+    discriminator_auc_training_holdout: float | None = _Share
+
+
+class Distances(_Metrics):
+    """Nearest-neighbour distances between training, holdout and synthetic samples (privacy)."""
+
+    ims_training: float | None = _Share
+    ims_holdout: float | None = _Share
+    ims_trn_hol: float | None = _Share
+    dcr_training: float | None = Field(default=None, ge=0.0)
+    dcr_holdout: float | None = Field(default=None, ge=0.0)
+    dcr_trn_hol: float | None = Field(default=None, ge=0.0)
+    dcr_share: float | None = _Share
+    nndr_training: float | None = Field(default=None, ge=0.0, le=1.0)
+    nndr_holdout: float | None = Field(default=None, ge=0.0, le=1.0)
+    nndr_trn_hol: float | None = Field(default=None, ge=0.0, le=1.0)
+
+
+class ModelMetrics(_Metrics):
+    """Quality of synthetic data in terms of accuracy, similarity and distances."""
+
+    accuracy: Accuracy | None = None
+    distances: Distances | None = None
+    similarity: Similarity | None = None
+
+
+__all__ = ["Accuracy", "Distances", "ModelMetrics", "Similarity"]
