@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from collections.abc import Iterable
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -41,6 +41,7 @@ __all__ = [
     "DomainModel",
     "DomainView",
     "FixedCombinations",
+    "FrameFieldsMixin",
     "GeneratorConfig",
     "Inequality",
     "ModelConfiguration",
@@ -73,6 +74,26 @@ class DomainView(DomainModel):
     """Base of result-side views (what a trained generator reports); tolerant of extra keys."""
 
     model_config = ConfigDict(extra="ignore")
+
+
+class FrameFieldsMixin:
+    """Equality for models holding DataFrames: frames compare with `DataFrame.equals`.
+
+    why: pydantic's default `==` compares field dicts, and `DataFrame == DataFrame` has no truth value.
+    """
+
+    _frame_fields: ClassVar[tuple[str, ...]] = ()
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        for name in self._frame_fields:
+            mine, theirs = getattr(self, name), getattr(other, name)
+            if mine is not theirs and (mine is None or theirs is None or not mine.equals(theirs)):
+                return False
+        return self.model_dump() == other.model_dump()  # type: ignore[attr-defined]  # frames are excluded
+
+    __hash__ = None  # type: ignore[assignment]
 
 
 def _new_id() -> str:
@@ -223,12 +244,14 @@ class SourceForeignKeyConfig(DomainModel):
 _VIEW_ONLY_COLUMN_KEYS = ("id", "included", "value_range", "valueRange")
 
 
-class SourceTableConfig(DomainModel):
+class SourceTableConfig(FrameFieldsMixin, DomainModel):
     """A source table of a generator: data (a DataFrame) or a connector location, keys, columns, models.
 
     `columns` is taken from `data` when not given (see `extract_columns_from_data_if_missing`).
     `data` is never serialized.
     """
+
+    _frame_fields = ("data",)
 
     name: str = Field(min_length=1, max_length=256)
     source_connector_id: str | None = None
@@ -273,8 +296,9 @@ class SourceTableConfig(DomainModel):
 
     @model_validator(mode="after")
     def _validate_table(self) -> SourceTableConfig:
+        from_data = self.columns is None and self.data is not None
         self.extract_columns_from_data_if_missing()
-        raise_if_problems(self._column_and_key_problems() + self._model_problems())
+        raise_if_problems(self._column_and_key_problems(from_data) + self._model_problems())
         self._add_default_model_configurations()
         return self
 
@@ -311,18 +335,21 @@ class SourceTableConfig(DomainModel):
 
     # --- checks
 
-    def _column_and_key_problems(self) -> list[str]:
+    def _column_and_key_problems(self, columns_from_data: bool = False) -> list[str]:
         where = f"table '{self.name}'"
         problems: list[str] = []
         names = self.column_names
         for name, count in Counter(names or []).items():
             if count > 1:
                 problems.append(
-                    f"{where}: column '{name}' is listed {count} times in columns; column names must be unique"
+                    f"{where}: data has {count} columns named '{name}'; rename them so column names are unique"
+                    if columns_from_data
+                    else f"{where}: column '{name}' is listed {count} times in columns; column names must be unique"
                 )
-        if self.data is not None and names is not None:
+        if self.data is not None and names is not None and not columns_from_data:
             data_columns = [str(c) for c in self.data.columns]
-            missing = [n for n in names if n not in set(data_columns)]
+            present = set(data_columns)
+            missing = [n for n in names if n not in present]
             if missing:
                 problems.append(
                     f"{where}: columns {_quoted(missing)} are listed in columns but not present in data "

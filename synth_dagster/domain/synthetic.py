@@ -21,7 +21,13 @@ from pydantic import Field, field_validator, model_validator
 from pydantic.json_schema import SkipJsonSchema
 from pydantic_core.core_schema import ValidationInfo
 
-from synth_dagster.domain.config import DomainModel, DomainView, GeneratorConfig, SourceForeignKey
+from synth_dagster.domain.config import (
+    DomainModel,
+    DomainView,
+    FrameFieldsMixin,
+    GeneratorConfig,
+    SourceForeignKey,
+)
 from synth_dagster.domain.enums import IfExists, ModelEncodingType
 from synth_dagster.domain.errors import ConfigError, raise_if_problems
 
@@ -115,7 +121,7 @@ class FairnessConfig(DomainModel):
 SeedRecords = list[dict[str, Any]] | dict[str, list[Any]]
 
 
-class SyntheticTableConfiguration(DomainModel):
+class SyntheticTableConfiguration(FrameFieldsMixin, DomainModel):
     """How to sample one synthetic table.
 
     Seed (conditional simulation): `sample_seed_data` (a DataFrame, not serialized) or
@@ -123,6 +129,8 @@ class SyntheticTableConfiguration(DomainModel):
     lines). Without size or seed, datasets get as many subjects as the training data, probes one.
     Deviation: `sampling_top_p` accepts (0, 1]; the reference only accepts [0.9, 1].
     """
+
+    _frame_fields = ("sample_seed_data",)
 
     sample_size: int | None = None
     sample_seed_connector_id: str | None = None
@@ -171,6 +179,20 @@ class SyntheticTableConfiguration(DomainModel):
             x is not None
             for x in (self.sample_seed_data, self.sample_seed_dict, self.sample_seed_connector_id)
         )
+
+    def effective_sample_size(
+        self, *, is_subject: bool, training_rows: int | None, is_probe: bool
+    ) -> int | None:
+        """The number of subjects to generate, following the reference's rules.
+
+        Non-subject tables follow their context (None). A seed decides the size itself (None). Otherwise
+        `sample_size`, else one subject for probes and the training size for datasets.
+        """
+        if not is_subject or (self.sample_size is None and self.has_seed):
+            return None
+        if self.sample_size is not None:
+            return self.sample_size
+        return 1 if is_probe else training_rows
 
     def seed_frame(self) -> pd.DataFrame | None:
         """The seed as a DataFrame, from `sample_seed_data` or `sample_seed_dict`; None without a seed."""

@@ -282,3 +282,16 @@ def test_source_table_view_to_config() -> None:
     config = view.to_config()
     assert config.column_names == ["id", "price"]
     assert config.primary_key == "id"
+
+
+def test_duplicate_column_labels_in_data() -> None:
+    frame = pd.DataFrame([[1, 2]], columns=["a", "a"])
+    with pytest.raises(ValidationError, match="table 't': data has 2 columns named 'a'; rename them"):
+        SourceTableConfig(name="t", data=frame)
+
+
+def test_equality_compares_frames_by_content(orders: pd.DataFrame) -> None:
+    a = SourceTableConfig(name="orders", data=orders)
+    assert a == SourceTableConfig(name="orders", data=orders.copy())
+    assert a != SourceTableConfig(name="orders", data=orders.head(1))
+    assert a != SourceTableConfig(name="orders", columns=list(orders.columns))

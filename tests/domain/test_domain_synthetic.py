@@ -317,3 +317,22 @@ def test_probe_config_is_accepted(two_tables: dict) -> None:
     generator = GeneratorConfig.model_validate(two_tables)
     probe = SyntheticProbeConfig(tables=[{"name": "customers", "configuration": {"sample_size": 1}}])
     assert validate_synthetic_config(generator, probe) is probe
+
+
+def test_effective_sample_size() -> None:
+    default = SyntheticTableConfiguration()
+    assert default.effective_sample_size(is_subject=True, training_rows=500, is_probe=False) == 500
+    assert default.effective_sample_size(is_subject=True, training_rows=500, is_probe=True) == 1
+    assert default.effective_sample_size(is_subject=False, training_rows=500, is_probe=False) is None
+    sized = SyntheticTableConfiguration(sample_size=7)
+    assert sized.effective_sample_size(is_subject=True, training_rows=500, is_probe=True) == 7
+    seeded = SyntheticTableConfiguration(sample_seed_dict=[{"a": 1}])
+    assert seeded.effective_sample_size(is_subject=True, training_rows=500, is_probe=False) is None
+
+
+def test_equality_with_seed_frames() -> None:
+    frame = pd.DataFrame({"a": [1]})
+    same = SyntheticTableConfiguration(sample_seed_data=frame.copy())
+    assert SyntheticTableConfiguration(sample_seed_data=frame) == same
+    assert SyntheticTableConfiguration(sample_seed_data=pd.DataFrame({"a": [2]})) != same
+    assert SyntheticTableConfiguration() != same
