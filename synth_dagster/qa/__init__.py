@@ -12,6 +12,7 @@ Importable without Dagster or torch::
 from synth_dagster.domain.metrics import Accuracy, Distances, ModelMetrics, Similarity
 from synth_dagster.qa._prepare import Context
 from synth_dagster.qa.evaluation import Evaluation, assess, evaluate
+from synth_dagster.qa.report import data_report, model_report, write_html
 
 __all__ = [
     "Accuracy",
@@ -21,5 +22,8 @@ __all__ = [
     "ModelMetrics",
     "Similarity",
     "assess",
+    "data_report",
     "evaluate",
+    "model_report",
+    "write_html",
 ]

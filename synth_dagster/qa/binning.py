@@ -32,6 +32,15 @@ class ColumnBins:
     labels: tuple[str, ...]
 
     @property
+    def short_labels(self) -> tuple[str, ...]:
+        """Compact labels for crowded axes: a numeric bin by its upper edge, long names cut."""
+        if self.kind == "categorical" or self.edges is None or len(self.labels) < 3:
+            return tuple(lab if len(lab) <= 16 else lab[:15] + "…" for lab in self.labels)
+        return tuple(
+            "≤ " + lab.split(", ")[-1].rstrip("]") if lab.startswith("(") else lab for lab in self.labels
+        )
+
+    @property
     def n_codes(self) -> int:
         return len(self.labels)
 
