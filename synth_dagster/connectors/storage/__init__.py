@@ -1,0 +1,1 @@
+"""File and object storage through fsspec, queried with DuckDB."""
