@@ -1,0 +1,57 @@
+"""TABULAR_CATEGORICAL: one sub-column over the non-rare categories.
+
+Codes: 0 = null, 1 = rare (or unseen), 2.. = categories.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from synth_dagster.engine.encoding.base import RARE_THRESHOLD, RARE_TOKEN, SubColumnSpec, to_python
+
+NULL_CODE = 0
+RARE_CODE = 1
+FIRST_CODE = 2
+
+
+class CategoricalEncoder:
+    def analyze(self, values: pd.Series, *, protect: bool, options: dict[str, Any]) -> dict[str, Any]:
+        counts = values.dropna().value_counts(sort=True)
+        if protect:
+            counts = counts[counts >= RARE_THRESHOLD]
+        return {
+            "categories": [to_python(v) for v in counts.index],
+            "counts": [int(c) for c in counts.to_numpy()],
+            "rare_method": options.get("rare_category_replacement_method", "CONSTANT"),
+            # A constant token only makes sense where the column holds strings.
+            "string_valued": bool(options.get("string_valued", True)),
+        }
+
+    def sub_columns(self, stats: dict[str, Any]) -> list[SubColumnSpec]:
+        return [SubColumnSpec("cat", FIRST_CODE + len(stats["categories"]))]
+
+    def encode(self, values: pd.Series, stats: dict[str, Any]) -> np.ndarray:
+        cats = stats["categories"]
+        codes = pd.Categorical(values.astype(object), categories=cats).codes.astype(np.int64) + FIRST_CODE
+        codes[codes == FIRST_CODE - 1] = RARE_CODE
+        codes[values.isna().to_numpy()] = NULL_CODE
+        return codes[:, None]
+
+    def decode(self, codes: np.ndarray, stats: dict[str, Any], rng: np.random.Generator) -> pd.Series:
+        cats = stats["categories"]
+        code = codes[:, 0]
+        table = np.empty(len(cats) + FIRST_CODE, dtype=object)
+        table[NULL_CODE] = None
+        table[RARE_CODE] = RARE_TOKEN
+        table[FIRST_CODE:] = cats
+        out = table[code]
+        rare = code == RARE_CODE
+        if rare.any() and (stats["rare_method"] == "SAMPLE" or not stats["string_valued"]) and cats:
+            p = np.asarray(stats["counts"], dtype=float)
+            out[rare] = np.asarray(cats, dtype=object)[rng.choice(len(cats), size=int(rare.sum()), p=p / p.sum())]
+        elif rare.any() and not cats:
+            out[rare] = None
+        return pd.Series(out, dtype=object)
