@@ -104,7 +104,7 @@ def _source_kind(values: pd.Series) -> str:
         return "int"
     if ptypes.is_numeric_dtype(dtype):
         return "float"
-    if ptypes.is_string_dtype(dtype) or dtype == object:
+    if ptypes.is_string_dtype(dtype) or ptypes.is_object_dtype(dtype):
         return "string"
     return "other"
 
@@ -132,9 +132,14 @@ def plan_column(
                     f"(e.g. {values.dropna().iloc[0]!r}); convert it with pd.to_datetime or use AUTO"
                 )
             kind, extras["datetime_format"] = "datetime_string", fmt
-    plan = ColumnPlan(name=name, encoding_type=encoding_type, source_kind=kind, dtype=str(values.dtype), **extras)
+    plan = ColumnPlan(
+        name=name, encoding_type=encoding_type, source_kind=kind, dtype=str(values.dtype), **extras
+    )
     model_values = to_model_space(values, plan)
-    if encoding_type.startswith("TABULAR_NUMERIC") and model_values.notna().sum() < values.notna().sum() * 0.99:
+    if (
+        encoding_type.startswith("TABULAR_NUMERIC")
+        and model_values.notna().sum() < values.notna().sum() * 0.99
+    ):
         example = values[model_values.isna() & values.notna()].iloc[0]
         raise EngineInputError(
             f"column {name!r} is set to {encoding_type} but holds non-numeric values such as {example!r}; "
@@ -171,11 +176,15 @@ def restore(values: pd.Series, plan: ColumnPlan) -> pd.Series:
             text = dt.dt.strftime(plan.datetime_format).astype(object)
             return text.where(dt.notna(), None).astype(plan.dtype)
         if plan.tz:
-            dt = dt.dt.tz_localize(plan.tz, ambiguous=np.zeros(len(dt), dtype=bool), nonexistent="shift_forward")
+            dt = dt.dt.tz_localize(
+                plan.tz, ambiguous=np.zeros(len(dt), dtype=bool), nonexistent="shift_forward"
+            )
         return dt.astype(plan.dtype)
     if kind == "int":
         numbers = pd.to_numeric(values).round()
-        if numbers.isna().any() and not isinstance(pd.api.types.pandas_dtype(plan.dtype), pd.api.extensions.ExtensionDtype):
+        if numbers.isna().any() and not isinstance(
+            pd.api.types.pandas_dtype(plan.dtype), pd.api.extensions.ExtensionDtype
+        ):
             return numbers.astype("Int64")
         return numbers.astype(plan.dtype)
     if kind == "bool" and values.isna().any() and plan.dtype == "bool":

@@ -82,20 +82,33 @@ class TableTransforms:
             if kind == "FixedCombinations":
                 columns = list(config.get("columns") or [])
             elif kind == "Inequality":
-                columns = [config.get("low_column") or config.get("lowColumn"), config.get("high_column") or config.get("highColumn")]
+                columns = [
+                    config.get("low_column") or config.get("lowColumn"),
+                    config.get("high_column") or config.get("highColumn"),
+                ]
             else:
-                raise EngineInputError(f"constraint {i}: unknown type {constraint.get('type')!r}; use FixedCombinations or Inequality")
+                raise EngineInputError(
+                    f"constraint {i}: unknown type {constraint.get('type')!r}; use FixedCombinations or Inequality"
+                )
             missing = [c for c in columns if c not in frame.columns]
             if missing:
-                raise EngineInputError(f"constraint {i} ({kind}) names columns the table does not have: {missing}; its columns are {list(frame.columns)}")
+                raise EngineInputError(
+                    f"constraint {i} ({kind}) names columns the table does not have: {missing}; its columns are {list(frame.columns)}"
+                )
             for c in columns:
                 if c in used:
-                    raise EngineInputError(f"column {c!r} is used by constraints {used[c]} and {i}; a column may take part in one constraint only")
+                    raise EngineInputError(
+                        f"column {c!r} is used by constraints {used[c]} and {i}; a column may take part in one constraint only"
+                    )
                 used[c] = i
             if kind == "FixedCombinations":
                 if len(columns) < 2:
-                    raise EngineInputError(f"constraint {i}: FixedCombinations needs at least two columns, got {columns}")
-                combos.append(FixedCombinations(columns, frame[columns].drop_duplicates().reset_index(drop=True)))
+                    raise EngineInputError(
+                        f"constraint {i}: FixedCombinations needs at least two columns, got {columns}"
+                    )
+                combos.append(
+                    FixedCombinations(columns, frame[columns].drop_duplicates().reset_index(drop=True))
+                )
             else:
                 inequalities.append(_fit_inequality(frame, columns[0], columns[1], i))
         return cls(combos, inequalities)
@@ -234,14 +247,25 @@ def _fit_inequality(frame: pd.DataFrame, low: str, high: str, i: int) -> Inequal
     _, lo_kind, lo_extra = detect(lo_s)
     _, hi_kind, hi_extra = detect(hi_s)
     if lo_kind == hi_kind == "datetime_string":
-        return Inequality(low, high, "datetime_string", str(hi_s.dtype), hi_extra["datetime_format"], lo_extra["datetime_format"])
+        return Inequality(
+            low,
+            high,
+            "datetime_string",
+            str(hi_s.dtype),
+            hi_extra["datetime_format"],
+            lo_extra["datetime_format"],
+        )
     raise EngineInputError(
         f"constraint {i}: Inequality needs two numeric or two datetime columns; {low!r} is {lo_s.dtype} and {high!r} is {hi_s.dtype}"
     )
 
 
 def _as_datetime(values: pd.Series, fmt: str | None) -> pd.Series:
-    return pd.to_datetime(values, format=fmt, errors="coerce") if fmt else pd.to_datetime(values, errors="coerce")
+    return (
+        pd.to_datetime(values, format=fmt, errors="coerce")
+        if fmt
+        else pd.to_datetime(values, errors="coerce")
+    )
 
 
 def _gap(low: pd.Series, high: pd.Series, ineq: Inequality) -> pd.Series:
@@ -256,7 +280,9 @@ def _add_gap(low: pd.Series, gap: pd.Series, ineq: Inequality) -> pd.Series:
     g = pd.to_numeric(gap).astype("float64").clip(lower=0)
     if ineq.kind == "numeric":
         high = pd.to_numeric(low).astype("float64") + g
-        if ptypes.is_integer_dtype(np.dtype(ineq.high_dtype) if not ineq.high_dtype[0].isupper() else "int64"):
+        if ptypes.is_integer_dtype(
+            np.dtype(ineq.high_dtype) if not ineq.high_dtype[0].isupper() else "int64"
+        ):
             high = high.round()
         try:
             return high.astype(ineq.high_dtype)

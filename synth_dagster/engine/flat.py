@@ -71,7 +71,9 @@ def _check_frame(frame: pd.DataFrame) -> None:
     if frame.shape[1] == 0:
         raise EngineInputError("the table has no columns; give it at least one column to learn")
     if len(frame) == 0:
-        raise EngineInputError("the table is empty (0 rows); a generator needs at least one row to learn from")
+        raise EngineInputError(
+            "the table is empty (0 rows); a generator needs at least one row to learn from"
+        )
     dup = frame.columns[frame.columns.duplicated()].tolist()
     if dup:
         raise EngineInputError(f"column names must be unique; duplicated: {dup}")
@@ -131,7 +133,11 @@ class FlatGenerator:
                 model_frame[name],
                 transforms.encoding_type(name, options.encoding_types.get(name, "AUTO")),
                 protect=options.value_protection,
-                options={"rare_category_replacement_method": transforms.rare_method(name, options.rare_category_replacement_method)},
+                options={
+                    "rare_category_replacement_method": transforms.rare_method(
+                        name, options.rare_category_replacement_method
+                    )
+                },
             )
             for name in model_frame.columns
         ]
@@ -154,9 +160,21 @@ class FlatGenerator:
             enable_flexible_generation=options.enable_flexible_generation,
             random_state=options.random_state,
         )
-        model, report = train_model(codes[train_idx], codes[val_idx], shape, settings, on_progress, should_stop)
+        model, report = train_model(
+            codes[train_idx], codes[val_idx], shape, settings, on_progress, should_stop
+        )
         report.seconds = time.monotonic() - started
-        return cls(plans, model, allowed, transforms, options, list(frame.columns), report, frame.index.to_numpy()[val_idx], len(frame))
+        return cls(
+            plans,
+            model,
+            allowed,
+            transforms,
+            options,
+            list(frame.columns),
+            report,
+            frame.index.to_numpy()[val_idx],
+            len(frame),
+        )
 
     # -------------------------------------------------------------- generation
     @property
@@ -177,7 +195,9 @@ class FlatGenerator:
                 return p
         raise KeyError(column)
 
-    def sample(self, request: GenerationRequest | None = None, on_progress: ProgressCallback = no_progress) -> pd.DataFrame:
+    def sample(
+        self, request: GenerationRequest | None = None, on_progress: ProgressCallback = no_progress
+    ) -> pd.DataFrame:
         request = request or GenerationRequest()
         seed = self._prepare_seed(request)
         n = len(seed)
@@ -195,7 +215,9 @@ class FlatGenerator:
         for _, rows in patterns.groupby(patterns, sort=False).groups.items():
             rows = np.asarray(rows)
             first = given[rows[0]]
-            order = [i for i in range(len(self.plans)) if first[i]] + [i for i in range(len(self.plans)) if not first[i]]
+            order = [i for i in range(len(self.plans)) if first[i]] + [
+                i for i in range(len(self.plans)) if not first[i]
+            ]
             if not self.options.enable_flexible_generation and order != list(range(len(self.plans))):
                 raise EngineInputError(
                     "this generator was trained with enable_flexible_generation=False, so it can only be seeded "
@@ -215,7 +237,9 @@ class FlatGenerator:
         for column in seed.columns:
             if column in out.columns:
                 keep = seed[column].notna() | ~pd.Series(column in request.imputation, index=seed.index)
-                out[column] = _overlay(out[column], seed[column].reset_index(drop=True), keep.reset_index(drop=True))
+                out[column] = _overlay(
+                    out[column], seed[column].reset_index(drop=True), keep.reset_index(drop=True)
+                )
         return out[self.source_columns]
 
     def _prepare_seed(self, request: GenerationRequest) -> pd.DataFrame:
@@ -230,7 +254,9 @@ class FlatGenerator:
                 )
             seed = seed.reset_index(drop=True)
         size = request.size
-        if size is not None and (not isinstance(size, int | np.integer) or isinstance(size, bool) or size <= 0):
+        if size is not None and (
+            not isinstance(size, int | np.integer) or isinstance(size, bool) or size <= 0
+        ):
             raise EngineInputError(f"size must be a positive integer, got {size!r}")
         if seed is None:
             seed = pd.DataFrame(index=pd.RangeIndex(size if size is not None else self.n_training_rows))
@@ -239,13 +265,19 @@ class FlatGenerator:
             seed = self._rebalancing_seed(seed, rebalancing, np.random.default_rng(request.random_state))
         for column in request.imputation:
             if column not in self.source_columns:
-                raise EngineInputError(f"imputation column {column!r} is not a column of this generator: {self.source_columns}")
+                raise EngineInputError(
+                    f"imputation column {column!r} is not a column of this generator: {self.source_columns}"
+                )
         return seed
 
-    def _rebalancing_seed(self, seed: pd.DataFrame, config: Mapping[str, Any], rng: np.random.Generator) -> pd.DataFrame:
+    def _rebalancing_seed(
+        self, seed: pd.DataFrame, config: Mapping[str, Any], rng: np.random.Generator
+    ) -> pd.DataFrame:
         column = config["column"]
         if column not in self.source_columns:
-            raise EngineInputError(f"rebalancing column {column!r} is not a column of this generator: {self.source_columns}")
+            raise EngineInputError(
+                f"rebalancing column {column!r} is not a column of this generator: {self.source_columns}"
+            )
         if column in seed.columns:
             raise EngineInputError(f"column {column!r} is both seeded and rebalanced; choose one")
         plan = self.plan(self.transforms.model_column(column))
@@ -281,7 +313,11 @@ class FlatGenerator:
         return seed
 
     def _fairness_seed(
-        self, model_seed: pd.DataFrame, fairness: Mapping[str, Any], request: GenerationRequest, generator: torch.Generator
+        self,
+        model_seed: pd.DataFrame,
+        fairness: Mapping[str, Any],
+        request: GenerationRequest,
+        generator: torch.Generator,
     ) -> pd.DataFrame:
         """Draw the sensitive columns jointly, and the target from its marginal, independently of them."""
         target = fairness["target_column"]
@@ -299,7 +335,9 @@ class FlatGenerator:
         idx = {p.name: i for i, p in enumerate(self.plans)}
         none = np.full((n, self.model.shape.cardinalities.__len__()), -1, dtype=np.int64)
         controls = self._controls(request, model_seed, n)
-        sens_order = [idx[c] for c in sensitive] + [i for i in range(len(self.plans)) if self.plans[i].name not in sensitive]
+        sens_order = [idx[c] for c in sensitive] + [
+            i for i in range(len(self.plans)) if self.plans[i].name not in sensitive
+        ]
         sens_codes = sample_codes(self.model, n, sens_order, none, controls, generator)
         target_order = [idx[target]] + [i for i in range(len(self.plans)) if i != idx[target]]
         target_codes = sample_codes(self.model, n, target_order, none, controls, generator)
@@ -339,7 +377,9 @@ class FlatGenerator:
         row_allowed = self.transforms.row_masks(model_seed, self, n)
         return SamplingControls(request.sampling_temperature, request.sampling_top_p, allowed, row_allowed)
 
-    def _decode(self, codes: np.ndarray, rng: np.random.Generator, only: Sequence[str] | None = None) -> pd.DataFrame:
+    def _decode(
+        self, codes: np.ndarray, rng: np.random.Generator, only: Sequence[str] | None = None
+    ) -> pd.DataFrame:
         out = {}
         for i, plan in enumerate(self.plans):
             if only is not None and plan.name not in only:
@@ -362,7 +402,9 @@ class FlatGenerator:
             "transforms": self.transforms.to_dict(),
             "report": asdict(self.report) if self.report else None,
             "n_training_rows": self.n_training_rows,
-            "holdout_index": [int(i) if isinstance(i, np.integer | int) else str(i) for i in self.holdout_index],
+            "holdout_index": [
+                int(i) if isinstance(i, np.integer | int) else str(i) for i in self.holdout_index
+            ],
         }
         self.transforms.save(directory)
         torch.save(self.model.state_dict(), directory / WEIGHTS_FILE)
@@ -373,7 +415,11 @@ class FlatGenerator:
         directory = Path(directory)
         meta = json.loads((directory / META_FILE).read_text())
         shape = meta["shape"]
-        model = TabularARGN(ModelShape(tuple(shape["cardinalities"]), tuple(shape["column_of"]), shape["size"], shape["context_dim"]))
+        model = TabularARGN(
+            ModelShape(
+                tuple(shape["cardinalities"]), tuple(shape["column_of"]), shape["size"], shape["context_dim"]
+            )
+        )
         model.load_state_dict(torch.load(directory / WEIGHTS_FILE, weights_only=True))
         model.eval()
         allowed = []
@@ -395,9 +441,7 @@ class FlatGenerator:
 
 
 def encode_frame(frame: pd.DataFrame, plans: list[ColumnPlan]) -> np.ndarray:
-    blocks = [
-        encoder_for(p.encoding_type).encode(to_model_space(frame[p.name], p), p.stats) for p in plans
-    ]
+    blocks = [encoder_for(p.encoding_type).encode(to_model_space(frame[p.name], p), p.stats) for p in plans]
     return np.ascontiguousarray(np.concatenate(blocks, axis=1), dtype=np.int64)
 
 

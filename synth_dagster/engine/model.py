@@ -41,7 +41,9 @@ class TabularARGN(nn.Module):
         self.shape = shape
         hidden, layers, cap = MODEL_SIZES[shape.size]
         widths = [embedding_width(c, cap) for c in shape.cardinalities]
-        self.embeddings = nn.ModuleList(nn.Embedding(c, w) for c, w in zip(shape.cardinalities, widths, strict=True))
+        self.embeddings = nn.ModuleList(
+            nn.Embedding(c, w) for c, w in zip(shape.cardinalities, widths, strict=True)
+        )
         owner = torch.cat([torch.full((w,), j, dtype=torch.long) for j, w in enumerate(widths)])
         self.register_buffer("dim_owner", owner, persistent=False)
         self.offsets = [0]
@@ -77,7 +79,9 @@ class TabularARGN(nn.Module):
         embedded must hold zeros for sub-columns not drawn yet; visible is [n_sub] (the same for all rows).
         """
         weight = self.first_weight[j]
-        hidden = embedded @ weight[: self.n_embedded] + (visible @ weight[self.n_embedded : self.n_embedded + len(visible)] + self.first_bias[j])
+        hidden = embedded @ weight[: self.n_embedded] + (
+            visible @ weight[self.n_embedded : self.n_embedded + len(visible)] + self.first_bias[j]
+        )
         if context is not None:
             hidden = hidden + context @ weight[self.n_embedded + len(visible) :]
         return self.heads[j](torch.relu(hidden))

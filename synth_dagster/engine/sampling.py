@@ -78,7 +78,9 @@ def sample_codes(
                 if mask is not None:
                     logits = logits.masked_fill(~torch.from_numpy(mask), float("-inf"))
                 if j in controls.row_allowed:
-                    logits = logits.masked_fill(~torch.from_numpy(controls.row_allowed[j][start:stop]), float("-inf"))
+                    logits = logits.masked_fill(
+                        ~torch.from_numpy(controls.row_allowed[j][start:stop]), float("-inf")
+                    )
                 drawn = torch.where(given, fixed_b[:, j], _draw(logits, controls, generator))
             codes[:, j] = drawn
             embedded[:, model.offsets[j] : model.offsets[j + 1]] = model.embeddings[j](drawn)

@@ -63,13 +63,17 @@ class OrderSampler:
         return torch.where(keep, canonical, random_rank)
 
 
-def _loss(model: TabularARGN, codes: torch.Tensor, visible: torch.Tensor, context: torch.Tensor | None) -> torch.Tensor:
+def _loss(
+    model: TabularARGN, codes: torch.Tensor, visible: torch.Tensor, context: torch.Tensor | None
+) -> torch.Tensor:
     logits = model(codes, visible, context)
     return sum(nn.functional.cross_entropy(lg, codes[:, j]) for j, lg in enumerate(logits))
 
 
 @torch.no_grad()
-def validation_loss(model: TabularARGN, codes: torch.Tensor, column_of: torch.Tensor, sub_index: torch.Tensor) -> float:
+def validation_loss(
+    model: TabularARGN, codes: torch.Tensor, column_of: torch.Tensor, sub_index: torch.Tensor
+) -> float:
     model.eval()
     n_columns = int(column_of.max()) + 1
     total, count = 0.0, 0
@@ -90,13 +94,19 @@ def train_model(
     on_progress: ProgressCallback = no_progress,
     should_stop: StopCheck = never_stop,
 ) -> tuple[TabularARGN, TrainingReport]:
-    seed = settings.random_state if settings.random_state is not None else int(np.random.SeedSequence().entropy % 2**31)
+    seed = (
+        settings.random_state
+        if settings.random_state is not None
+        else int(np.random.SeedSequence().entropy % 2**31)
+    )
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     generator = torch.Generator().manual_seed(seed)
     model = TabularARGN(shape)
     column_of = torch.tensor(shape.column_of)
-    sub_index = torch.tensor([sum(1 for k in range(j) if shape.column_of[k] == c) for j, c in enumerate(shape.column_of)])
+    sub_index = torch.tensor(
+        [sum(1 for k in range(j) if shape.column_of[k] == c) for j, c in enumerate(shape.column_of)]
+    )
     n_columns = int(column_of.max()) + 1
     share = CANONICAL_SHARE_FLEXIBLE if settings.enable_flexible_generation else 1.0
     orders = OrderSampler(n_columns, share, generator)

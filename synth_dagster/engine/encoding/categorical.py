@@ -51,7 +51,9 @@ class CategoricalEncoder:
         rare = code == RARE_CODE
         if rare.any() and (stats["rare_method"] == "SAMPLE" or not stats["string_valued"]) and cats:
             p = np.asarray(stats["counts"], dtype=float)
-            out[rare] = np.asarray(cats, dtype=object)[rng.choice(len(cats), size=int(rare.sum()), p=p / p.sum())]
+            out[rare] = np.asarray(cats, dtype=object)[
+                rng.choice(len(cats), size=int(rare.sum()), p=p / p.sum())
+            ]
         elif rare.any() and not cats:
             out[rare] = None
         return pd.Series(out, dtype=object)

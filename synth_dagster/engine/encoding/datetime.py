@@ -84,7 +84,11 @@ class DatetimeEncoder:
         ns, null = as_datetime_ns(values)
         ns = np.clip(np.where(null, stats["lo"], ns), stats["lo"], stats["hi"])
         parts = _parts(ns)
-        cols = [parts["year"].to_numpy() - stats["min_year"] + 1, parts["month"].to_numpy() - 1, parts["day"].to_numpy() - 1]
+        cols = [
+            parts["year"].to_numpy() - stats["min_year"] + 1,
+            parts["month"].to_numpy() - 1,
+            parts["day"].to_numpy() - 1,
+        ]
         cols += [parts[p].to_numpy() for p in stats["parts"][3:]]
         codes = np.stack(cols, axis=1).astype(np.int64)
         codes[null] = 0

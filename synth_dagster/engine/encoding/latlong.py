@@ -17,7 +17,12 @@ _numeric = NumericEncoder()
 
 def split_lat_long(values: pd.Series) -> tuple[pd.Series, pd.Series, str]:
     """(latitude, longitude, separator); values that do not parse become null."""
-    parts = values.astype("object").where(values.notna(), None).astype("str").str.extract(LAT_LONG_PATTERN.pattern)
+    parts = (
+        values.astype("object")
+        .where(values.notna(), None)
+        .astype("str")
+        .str.extract(LAT_LONG_PATTERN.pattern)
+    )
     lat = pd.to_numeric(parts[0], errors="coerce")
     lon = pd.to_numeric(parts[2], errors="coerce")
     seps = parts[1].dropna()
@@ -45,7 +50,9 @@ class LatLongEncoder:
 
     def encode(self, values: pd.Series, stats: dict[str, Any]) -> np.ndarray:
         lat, lon, _ = split_lat_long(values)
-        return np.concatenate([_numeric.encode(lat, stats["lat"]), _numeric.encode(lon, stats["long"])], axis=1)
+        return np.concatenate(
+            [_numeric.encode(lat, stats["lat"]), _numeric.encode(lon, stats["long"])], axis=1
+        )
 
     def decode(self, codes: np.ndarray, stats: dict[str, Any], rng: np.random.Generator) -> pd.Series:
         k = len(_numeric.sub_columns(stats["lat"]))
@@ -54,6 +61,8 @@ class LatLongEncoder:
         lon_codes[:, 0] = np.maximum(lon_codes[:, 0], 1)  # longitude is null exactly when latitude is
         lon = _numeric.decode(lon_codes, stats["long"], rng).to_numpy()
         p = stats["precision"]
-        text = pd.Series([f"{a:.{p}f}{stats['separator']}{b:.{p}f}" for a, b in zip(lat, lon, strict=True)], dtype=object)
+        text = pd.Series(
+            [f"{a:.{p}f}{stats['separator']}{b:.{p}f}" for a, b in zip(lat, lon, strict=True)], dtype=object
+        )
         text[np.isnan(lat)] = None
         return text

@@ -107,7 +107,10 @@ class NumericEncoder:
         if kind == "DISCRETE":
             return [SubColumnSpec("value", 2 + len(stats["values"]))]
         if kind == "BINNED":
-            return [SubColumnSpec("bin", 1 + len(stats["offsets"])), SubColumnSpec("fine", max(stats["n_fine"]))]
+            return [
+                SubColumnSpec("bin", 1 + len(stats["offsets"])),
+                SubColumnSpec("fine", max(stats["n_fine"])),
+            ]
         return [SubColumnSpec("d0", 11)] + [SubColumnSpec(f"d{i}", 10) for i in range(1, stats["n_digits"])]
 
     def encode(self, values: pd.Series, stats: dict[str, Any]) -> np.ndarray:

@@ -1,0 +1,57 @@
+"""Primary keys for generated rows: unique, in the source column's dtype and pattern."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from pandas.api import types as ptypes
+
+_PATTERN = re.compile(r"^(?P<prefix>\D*?)(?P<digits>\d+)(?P<suffix>\D*)$")
+
+
+def analyze_key(values: pd.Series) -> dict[str, Any]:
+    """How the source keys look: integers, or strings with a prefix and zero-padded digits."""
+    present = values.dropna()
+    info: dict[str, Any] = {"dtype": str(values.dtype)}
+    if ptypes.is_integer_dtype(values.dtype) or (
+        ptypes.is_float_dtype(values.dtype) and (present % 1 == 0).all()
+    ):
+        info["kind"] = "int"
+        return info
+    sample = present.astype(str).head(1000)
+    matches = sample.str.extract(_PATTERN)
+    if (
+        len(sample)
+        and matches["digits"].notna().all()
+        and matches["prefix"].nunique() == 1
+        and matches["suffix"].nunique() == 1
+    ):
+        info.update(
+            kind="pattern",
+            prefix=matches["prefix"].iloc[0],
+            suffix=matches["suffix"].iloc[0],
+            width=int(matches["digits"].str.len().min()),
+        )
+    else:
+        info.update(kind="hex", width=int(sample.str.len().median()) if len(sample) else 8)
+    return info
+
+
+def generate_keys(info: dict[str, Any], n: int, rng: np.random.Generator) -> pd.Series:
+    """n unique keys; integers count from 1, patterned strings keep prefix, suffix and padding."""
+    ids = np.arange(1, n + 1)
+    if info["kind"] == "int":
+        return pd.Series(ids).astype(info["dtype"])
+    if info["kind"] == "pattern":
+        values = [f"{info['prefix']}{i:0{info['width']}d}{info['suffix']}" for i in ids]
+    else:
+        width = max(info["width"], len(f"{n:x}") + 2)
+        raw = rng.permutation(n).astype(np.int64) + rng.integers(0, 16 ** min(width, 12) // max(n, 1) + 1) * n
+        values = [f"{v:0{width}x}"[-width:] for v in raw]
+    try:
+        return pd.Series(values).astype(info["dtype"])
+    except (TypeError, ValueError):
+        return pd.Series(values, dtype=object)
