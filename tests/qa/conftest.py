@@ -6,6 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from synth_dagster.qa import Evaluation, assess
+
 N_PART = 6_000  # rows per dataset: under every sampling cap, so no test depends on sampling
 
 
@@ -34,3 +36,17 @@ def triple() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
         df.iloc[N_PART : 2 * N_PART].reset_index(drop=True),
         df.iloc[2 * N_PART : 3 * N_PART].reset_index(drop=True),
     )
+
+
+@pytest.fixture(scope="session")
+def triple_evaluation(triple: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]) -> Evaluation:
+    """assess(synthetic=unseen rows, training, holdout): shared by the definition and report tests."""
+    trn, hol, syn = triple
+    return assess(syn, trn, hol, random_state=0)
+
+
+@pytest.fixture(scope="session")
+def copy_evaluation(triple: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]) -> Evaluation:
+    """assess(synthetic=a copy of training, training, holdout): a generator that memorized."""
+    trn, hol, _ = triple
+    return assess(trn.copy(), trn, hol, random_state=0)

@@ -77,8 +77,8 @@ def frames(triple: tuple[pd.DataFrame, ...]) -> dict[str, pd.DataFrame]:
 
 
 @pytest.fixture(scope="module")
-def evaluation(frames: dict[str, pd.DataFrame]) -> Evaluation:
-    return assess(frames["synthetic"], frames["training"], frames["holdout"], random_state=0)
+def evaluation(triple_evaluation: Evaluation) -> Evaluation:
+    return triple_evaluation
 
 
 @pytest.fixture(scope="module")
@@ -191,9 +191,8 @@ def test_unseen_real_rows_look_like_a_holdout(evaluation: Evaluation) -> None:
     assert sim.cosine_similarity_training_synthetic > 0.999
 
 
-def test_synthetic_equal_to_training_scores_perfectly(frames) -> None:
-    trn = frames["training"]
-    ev = assess(trn.copy(), trn, frames["holdout"])
+def test_synthetic_equal_to_training_scores_perfectly(copy_evaluation: Evaluation) -> None:
+    ev = copy_evaluation
     acc, dist = ev.metrics.accuracy, ev.metrics.distances
     assert acc is not None and dist is not None
     for key in ("overall", "univariate", "bivariate", "trivariate"):
@@ -206,11 +205,11 @@ def test_synthetic_equal_to_training_scores_perfectly(frames) -> None:
     assert ev.metrics.similarity.cosine_similarity_training_synthetic == pytest.approx(1.0)
 
 
-def test_shuffled_columns_lose_bivariate_accuracy(frames) -> None:
+def test_shuffled_columns_lose_bivariate_accuracy(frames, evaluation: Evaluation) -> None:
     trn, hol, syn = frames["training"], frames["holdout"], frames["synthetic"]
     rng = np.random.default_rng(3)
     shuffled = pd.DataFrame({c: syn[c].to_numpy()[rng.permutation(len(syn))] for c in syn.columns})
-    intact = assess(syn, trn, hol).metrics.accuracy
+    intact = evaluation.metrics.accuracy
     broken = assess(shuffled, trn, hol).metrics.accuracy
     assert intact is not None and broken is not None
     assert broken.univariate == pytest.approx(intact.univariate, abs=1e-12)  # same marginals

@@ -6,7 +6,7 @@ import sys
 
 def test_qa_imports_without_torch_or_dagster() -> None:
     code = (
-        "import sys, synth_dagster.qa\n"
+        "import sys, synth_dagster.qa, synth_dagster.qa.report\n"
         "heavy = sorted(m for m in ('torch', 'dagster') if m in sys.modules)\n"
         "print(','.join(heavy))\n"
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from html import escape
+
 import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
@@ -54,7 +56,7 @@ def univariate(ev: Evaluation, column: str, item: MarginalAccuracy | None, show_
             mode="markers",
             marker={"color": HOLDOUT, "symbol": "line-ew-open", "size": 14, "line": {"width": 3}},
         )
-    title = f"<b>{column}</b>"
+    title = f"<b>{escape(column)}</b>"
     if item is not None:
         title += f"  ·  accuracy {_pct(item.accuracy)}"
         if show_holdout and item.accuracy_max is not None:
@@ -164,7 +166,7 @@ def pair_heatmaps(ev: Evaluation, pair: tuple[str, str], item: MarginalAccuracy 
             row=1,
             col=k + 1,
         )
-    title = f"<b>{a}</b> × <b>{b}</b>"
+    title = f"<b>{escape(a)}</b> × <b>{escape(b)}</b>"
     if item is not None:
         title += f"  ·  accuracy {_pct(item.accuracy)}"
         if item.accuracy_max is not None:
