@@ -303,11 +303,8 @@ class FlatGenerator:
         if rest.any() and counts[rest].sum() > 0:
             target[rest] = (1 - target.sum()) * counts[rest] / counts[rest].sum()
         target = target / target.sum()
-        # Exact counts (largest remainder), then shuffled: shares hold to the row.
-        raw = target * len(seed)
-        counts_exact = np.floor(raw).astype(int)
-        counts_exact[np.argsort(raw - counts_exact)[::-1][: len(seed) - counts_exact.sum()]] += 1
-        values = np.repeat(np.asarray(cats, dtype=object), counts_exact)
+        # Exact counts, then shuffled: shares hold to the row.
+        values = np.repeat(np.asarray(cats, dtype=object), exact_counts(target, len(seed)))
         seed = seed.copy()
         seed[column] = pd.Series(values[rng.permutation(len(values))], dtype=object)
         return seed
@@ -319,7 +316,12 @@ class FlatGenerator:
         request: GenerationRequest,
         generator: torch.Generator,
     ) -> pd.DataFrame:
-        """Draw the sensitive columns jointly, and the target from its marginal, independently of them."""
+        """Draw the sensitive columns jointly; give every sensitive group the target's overall shares.
+
+        The target's shares come from the model's own marginal; within each group of sensitive
+        values they are met exactly (largest remainder), so target and sensitive columns are
+        statistically independent in the output.
+        """
         target = fairness["target_column"]
         sensitive = list(fairness.get("sensitive_columns") or [])
         for column in [target, *sensitive]:
@@ -333,17 +335,27 @@ class FlatGenerator:
             raise EngineInputError("fairness needs sensitive_columns that do not include the target_column")
         n = len(model_seed)
         idx = {p.name: i for i, p in enumerate(self.plans)}
-        none = np.full((n, self.model.shape.cardinalities.__len__()), -1, dtype=np.int64)
+        free = np.full((n, len(self.model.shape.cardinalities)), -1, dtype=np.int64)
         controls = self._controls(request, model_seed, n)
-        sens_order = [idx[c] for c in sensitive] + [
-            i for i in range(len(self.plans)) if self.plans[i].name not in sensitive
-        ]
-        sens_codes = sample_codes(self.model, n, sens_order, none, controls, generator)
+        rest = [i for i in range(len(self.plans)) if self.plans[i].name not in sensitive]
+        sens_codes = sample_codes(
+            self.model, n, [idx[c] for c in sensitive] + rest, free, controls, generator
+        )
         target_order = [idx[target]] + [i for i in range(len(self.plans)) if i != idx[target]]
-        target_codes = sample_codes(self.model, n, target_order, none, controls, generator)
-        out = model_seed.copy()
+        target_codes = sample_codes(self.model, n, target_order, free, controls, generator)
+        lo, _ = self._sub_ranges[idx[target]]
+        card = self.model.shape.cardinalities[lo]
+        shares = np.bincount(target_codes[:, lo], minlength=card) / max(n, 1)
+        groups = pd.Series(
+            [row.tobytes() for row in sens_codes[:, [self._sub_ranges[idx[c]][0] for c in sensitive]]]
+        )
         rng = np.random.default_rng(int(torch.randint(0, 2**31, (1,), generator=generator)))
+        fair_codes = np.empty(n, dtype=np.int64)
+        for rows in groups.groupby(groups, sort=False).indices.values():
+            fair_codes[rows] = rng.permutation(np.repeat(np.arange(card), exact_counts(shares, len(rows))))
+        target_codes[:, lo] = fair_codes
         decoded = self._decode(sens_codes, rng, only=sensitive)
+        out = model_seed.copy()
         for c in sensitive:
             out[c] = decoded[c].to_numpy()
         out[target] = self._decode(target_codes, rng, only=[target])[target].to_numpy()
@@ -438,6 +450,15 @@ class FlatGenerator:
             holdout_index=np.asarray(meta["holdout_index"]),
             n_training_rows=meta["n_training_rows"],
         )
+
+
+def exact_counts(shares: np.ndarray, n: int) -> np.ndarray:
+    """Integer counts summing to n that follow `shares` as closely as possible (largest remainder)."""
+    shares = np.asarray(shares, dtype=float)
+    raw = shares / shares.sum() * n if shares.sum() > 0 else np.full(len(shares), n / len(shares))
+    counts = np.floor(raw).astype(int)
+    counts[np.argsort(raw - counts)[::-1][: n - counts.sum()]] += 1
+    return counts
 
 
 def encode_frame(frame: pd.DataFrame, plans: list[ColumnPlan]) -> np.ndarray:

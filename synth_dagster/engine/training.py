@@ -18,7 +18,9 @@ from synth_dagster.engine.progress import EngineProgress, ProgressCallback, Stop
 # Share of rows trained in the canonical order when flexible generation is on: every order is still
 # learned, and the order used for unconditional generation gets extra accuracy.
 CANONICAL_SHARE_FLEXIBLE = 0.5
-PATIENCE_EPOCHS = 4
+PATIENCE_EPOCHS = 3
+# An epoch counts as progress only when it improves the best validation loss by this share.
+MIN_RELATIVE_IMPROVEMENT = 0.002
 
 
 @dataclass
@@ -124,6 +126,7 @@ def train_model(
 
     started = time.monotonic()
     best_loss, best_state, bad_epochs, step = math.inf, copy.deepcopy(model.state_dict()), 0, 0
+    progress_loss = math.inf
     stop_reason = "max_epochs"
     epoch = 0
     while step < max_steps:
@@ -160,8 +163,10 @@ def train_model(
                 message=f"epoch {epoch}: loss {running / max(seen, 1):.4f}, val_loss {val:.4f}",
             )
         )
-        if val < best_loss - 1e-4:
-            best_loss, best_state, bad_epochs = val, copy.deepcopy(model.state_dict()), 0
+        if val < best_loss:
+            best_loss, best_state = val, copy.deepcopy(model.state_dict())
+        if val < progress_loss - abs(progress_loss) * MIN_RELATIVE_IMPROVEMENT:
+            progress_loss, bad_epochs = val, 0
         else:
             bad_epochs += 1
         if bad_epochs >= PATIENCE_EPOCHS:
