@@ -193,7 +193,7 @@ encoding where every column spans 0 to 1 (numbers by their percentile, categorie
 
 
 def render(ev: Evaluation, kind: ReportKind, title: str | None, subtitle: str | None) -> str:
-    show_holdout = kind == "model" and ev.has_holdout
+    show_holdout = ev.has_holdout  # a data report shows the references too when the holdout is known
     title = title or ("Model report" if kind == "model" else "Data report")
     created = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     sizes = ev.sizes
