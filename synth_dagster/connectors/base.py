@@ -302,7 +302,8 @@ class Connector(ABC):
     def _translate(self, exc: BaseException, operation: str, location: str | None) -> ConnectorError:
         """Map a driver failure to one clear, secret-free ConnectorError."""
         if isinstance(exc, ConnectorError):
-            return type(exc)(self.scrub(str(exc)))
+            exc.args = (self.scrub(str(exc)),)  # our own message; scrub in place, keep the type
+            return exc
         message = self._describe(exc)
         kind = type(exc).__name__
         if (isinstance(exc, (FileNotFoundError, LookupError)) or kind in _NOT_FOUND_TYPES) and location:
@@ -324,11 +325,14 @@ class Connector(ABC):
     def _errors(self, operation: str, location: str | None = None) -> Iterator[None]:
         try:
             yield
+        except ConnectorError as exc:
+            raise self._translate(exc, operation, location) from None
         except (ValueError, TypeError, NotImplementedError) as exc:
-            if isinstance(exc, ConnectorError):
+            # argument and configuration errors: as they are, unless they quote a secret
+            text = self.scrub(str(exc))
+            if text == str(exc):
                 raise
-            # our own argument checks: re-raise with secrets scrubbed, same type
-            raise type(exc)(self.scrub(str(exc))) from None
+            raise ValueError(text) from None
         except GeneratorExit:
             raise
         except Exception as exc:

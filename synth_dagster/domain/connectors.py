@@ -10,21 +10,23 @@ calls `ConnectorConfig.secret_values()` / `ssl_values()`.
 from __future__ import annotations
 
 import re
-from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+
+# IfExists is part of the shared vocabulary (enums.py); re-exported here for the connectors
+from synth_dagster.domain.enums import DomainEnum
+from synth_dagster.domain.enums import IfExists as IfExists
 
 __all__ = [
     "ConnectorAccessType",
     "ConnectorConfig",
     "ConnectorType",
-    "IfExists",
     "connector_keys",
 ]
 
 
-class ConnectorType(StrEnum):
+class ConnectorType(DomainEnum):
     """The type of a connector; it determines the keys of `config`, `secrets` and `ssl`."""
 
     MYSQL = "MYSQL"
@@ -58,7 +60,7 @@ _STORAGE_TYPES = {
 }
 
 
-class ConnectorAccessType(StrEnum):
+class ConnectorAccessType(DomainEnum):
     """What a connector may be used for.
 
     - READ_PROTECTED: only `locations` and `schema`; a generator may still train on it, but its rows
@@ -90,21 +92,6 @@ class ConnectorAccessType(StrEnum):
     @property
     def can_write_data(self) -> bool:
         return self.effective is ConnectorAccessType.WRITE_DATA
-
-
-class IfExists(StrEnum):
-    """What `write_data` does when the target location already exists."""
-
-    APPEND = "APPEND"
-    REPLACE = "REPLACE"
-    FAIL = "FAIL"
-
-    @classmethod
-    def _missing_(cls, value: object) -> IfExists | None:
-        # `write_data(..., if_exists="append")` uses the lower-case spelling of the reference API.
-        if isinstance(value, str):
-            return cls.__members__.get(value.upper())
-        return None
 
 
 # Keys per connector type: (config, secrets, ssl). Keys marked with a comment are ours (not in the
@@ -225,17 +212,10 @@ class ConnectorConfig(BaseModel):
     secrets: dict[str, SecretStr] = Field(default_factory=dict)
     ssl: dict[str, SecretStr] = Field(default_factory=dict)
 
-    @field_validator("type", mode="before")
-    @classmethod
-    def _upper_type(cls, value: Any) -> Any:
-        return value.upper() if isinstance(value, str) else value
-
     @field_validator("access_type", mode="before")
     @classmethod
-    def _upper_access(cls, value: Any) -> Any:
-        if value is None:
-            return ConnectorAccessType.READ_PROTECTED
-        return value.upper() if isinstance(value, str) else value
+    def _default_access(cls, value: Any) -> Any:
+        return ConnectorAccessType.READ_PROTECTED if value is None else value
 
     @field_validator("config", "secrets", "ssl", mode="before")
     @classmethod

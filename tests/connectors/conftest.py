@@ -63,6 +63,11 @@ def make_family(name: str, request: pytest.FixtureRequest, tmp_path: Any) -> Fam
         if not reachable("127.0.0.1", 3306):
             pytest.skip("no MySQL-compatible server on 127.0.0.1:3306")
         return Family(name, {"type": "MYSQL", "config": MARIA}, lambda t: f"test.{t}", "test")
+    if name == "redshift":
+        # no Redshift here: the REDSHIFT connector (generic INSERT path) against PostgreSQL
+        if not reachable("127.0.0.1", 5432):
+            pytest.skip("no PostgreSQL on 127.0.0.1:5432")
+        return Family(name, {"type": "REDSHIFT", "config": PG}, lambda t: f"public.{t}", "public")
     if name == "sqlite":
         db = tmp_path / "db.sqlite"
         return Family(
@@ -96,7 +101,17 @@ def make_family(name: str, request: pytest.FixtureRequest, tmp_path: Any) -> Fam
 
 
 # Families with a full type round trip; the CSV / JSON files are covered separately.
-TYPED = ["postgres", "mariadb", "sqlite", "local-parquet", "local-folder", "s3", "snowflake"]
+TYPED = [
+    "postgres",
+    "redshift",
+    "mariadb",
+    "mysql",
+    "sqlite",
+    "local-parquet",
+    "local-folder",
+    "s3",
+    "snowflake",
+]
 ALL = [*TYPED, "local-csv", "local-jsonl"]
 
 

@@ -250,7 +250,9 @@ def connect_args(
                     args[arg] = certs.write(name, ssl[key])
         return args
     if t in (ConnectorType.MYSQL, ConnectorType.MARIADB):
-        return {"connect_timeout": seconds}
+        # pymysql waits for the server greeting with read_timeout, not connect_timeout; the
+        # engine lifts read_timeout again once connected (see SqlConnector.engine)
+        return {"connect_timeout": seconds, "read_timeout": seconds}
     if t is ConnectorType.MSSQL:
         return {"login_timeout": seconds}
     if t is ConnectorType.ORACLE:
