@@ -123,3 +123,24 @@ def test_domain_models_mirror_the_reference() -> None:
         Accuracy(overall=1.2)
     with pytest.raises(ValidationError):
         Accuracy(overal=0.9)  # a typo is an error, not a silently missing figure
+
+
+def test_external_embedder_is_used_and_recorded(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[str] = []
+
+    def letters(texts: list[str]) -> np.ndarray:
+        """A toy text embedding: letter counts."""
+        seen.extend(texts[:1])
+        return np.array([[t.count(ch) for ch in "abxy-.0123456789"] for t in texts], dtype=float)
+
+    ev = assess(_df(seed=1), _df(seed=2), _df(seed=3), embedder=letters)
+    assert ev.embedding == "letters"
+    assert seen and seen[0].startswith("a: ") and ", b: " in seen[0]  # records as "column: value" text
+    assert ev.metrics.similarity is not None
+    assert ev.metrics.similarity.discriminator_auc_training_synthetic is not None
+
+    # Nothing on disk: the built-in encoding, said so; a named directory that is missing: an error.
+    monkeypatch.setenv("SYNTH_DAGSTER_EMBEDDING_MODEL", "/nonexistent/model")
+    assert assess(_df(seed=1), _df(seed=2)).embedding.startswith("built-in")
+    with pytest.raises(FileNotFoundError, match="/nonexistent/model"):
+        assess(_df(seed=1), _df(seed=2), embedder="/nonexistent/model")

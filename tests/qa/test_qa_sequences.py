@@ -120,3 +120,11 @@ def test_group_key_without_context(data) -> None:
     ev = assess(e_syn, e_trn, e_hol, group_key="customer_id")
     assert ev.is_sequential and ev.coherence
     assert ev.context_columns == []
+
+
+def test_report_has_a_coherence_section(data) -> None:
+    from synth_dagster.qa import model_report
+
+    html = model_report(_run(data))
+    assert 'id="coherence"' in html and "Coherence accuracy per column" in html
+    assert "context::tier" in html  # context columns are charted too
