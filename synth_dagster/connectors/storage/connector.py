@@ -55,6 +55,7 @@ _FORMATS = {
 _COMPRESSIONS = (".gz", ".bz2", ".zst", ".xz", ".zip")
 TMP_MARK = ".sdtmp-"
 ROWS_PER_PART = 1_000_000  # rows per Parquet part file when writing a folder
+ARROW_BATCH = 4_096  # rows per Arrow batch fetched from DuckDB
 
 
 def file_format(path: str) -> str | None:
@@ -245,15 +246,23 @@ class StorageConnector(Connector):
         try:
             relation = con.sql(sql)
             types = [str(t) for t in relation.types]
-            reader = relation.to_arrow_reader(chunk_size)
+            # small Arrow batches from DuckDB (large ones double its buffers), joined into chunks
+            reader = relation.to_arrow_reader(min(chunk_size, ARROW_BATCH))
             specs = [_spec(f, t, hints.get(f.name)) for f, t in zip(reader.schema, types, strict=True)]
+            pending: list[pd.DataFrame] = []
+            size = 0
             produced = False
             for batch in reader:
-                if batch.num_rows:
+                if not batch.num_rows:
+                    continue
+                pending.append(frame_from_arrow(batch, specs))
+                size += batch.num_rows
+                if size >= chunk_size:
                     produced = True
-                    yield frame_from_arrow(batch, specs)
-            if not produced:
-                yield empty_frame(specs)
+                    yield _concat(pending)
+                    pending, size = [], 0
+            if pending or not produced:
+                yield _concat(pending) if pending else empty_frame(specs)
         finally:
             con.close()
 
@@ -372,6 +381,10 @@ class StorageConnector(Connector):
                 sink.close()
             if handle is not None:
                 handle.close()
+
+
+def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
 
 
 def _spec(field: pa.Field, duckdb_type: str, hint: str | None) -> ColumnSpec:
