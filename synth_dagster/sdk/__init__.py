@@ -1,6 +1,18 @@
-"""The client layer: SynthClient over a store of generators and synthetic datasets."""
+"""The client layer: SynthClient over a store of generators, synthetic datasets and connectors."""
 
 from synth_dagster.sdk.client import SynthClient
-from synth_dagster.sdk.records import Generator, SyntheticDataset
+from synth_dagster.sdk.connectors import Connector
+from synth_dagster.sdk.errors import JobFailedError, JobStateError, NotFoundError, SynthClientError
+from synth_dagster.sdk.records import Generator, SyntheticDataset, TableView
 
-__all__ = ["Generator", "SynthClient", "SyntheticDataset"]
+__all__ = [
+    "Connector",
+    "Generator",
+    "JobFailedError",
+    "JobStateError",
+    "NotFoundError",
+    "SynthClient",
+    "SynthClientError",
+    "SyntheticDataset",
+    "TableView",
+]

@@ -1,58 +1,53 @@
-"""SynthClient: train generators, generate synthetic datasets and probe, against a local or shared store."""
+"""SynthClient: train generators, generate synthetic datasets, probe, and manage connectors.
+
+Modelled on the reference client in LOCAL mode. Training and generation run as jobs in background
+worker processes against the store (a local folder or an fsspec URL shared by many machines);
+probing runs synchronously in this process.
+"""
 
 from __future__ import annotations
 
 import logging
 import os
-import tempfile
-import traceback
-import uuid
-from pathlib import Path
-from typing import Any
+import threading
+from typing import Any, Literal
 
 import pandas as pd
 
+from synth_dagster import __version__
 from synth_dagster.domain import (
+    DEFAULT_LANGUAGE_MODEL,
+    TABULAR_MODELS,
     GeneratorConfig,
     ProgressStatus,
     SyntheticDatasetConfig,
     SyntheticProbeConfig,
 )
-from synth_dagster.engine import TrainedGenerator, train_generator
+from synth_dagster.domain.connectors import ConnectorConfig
+from synth_dagster.engine import TrainedGenerator
 from synth_dagster.engine.errors import EngineInputError
-from synth_dagster.engine.progress import ProgressCallback
-from synth_dagster.sdk import quality
-from synth_dagster.sdk.progress import progress_display
-from synth_dagster.sdk.records import Generator, SyntheticDataset, now
+from synth_dagster.sdk.connectors import Connector, Connectors
+from synth_dagster.sdk.errors import JobStateError
+from synth_dagster.sdk.frames import as_frame, read_table_file
+from synth_dagster.sdk.records import Generator, SyntheticDataset
+from synth_dagster.sdk.resources import Generators, SyntheticDatasets
 from synth_dagster.sdk.store import Store
+from synth_dagster.sdk.synthetic import build_config
 
 log = logging.getLogger(__name__)
+DEFAULT_TABLE_NAME = "data"  # table name of the `train(data=...)` shorthand, as in the reference
+WAIT_INTERVAL = 0.5  # seconds between polls when train()/generate() wait
 
-
-def read_table_file(path: str | os.PathLike[str]) -> pd.DataFrame:
-    text = str(path)
-    if text.endswith((".parquet", ".pq")):
-        return pd.read_parquet(text)
-    if text.endswith((".csv", ".csv.gz", ".tsv")):
-        return pd.read_csv(text, sep="\t" if text.endswith(".tsv") else ",")
-    raise EngineInputError(f"cannot read {text!r}: give a DataFrame, or a .csv or .parquet file")
-
-
-def _as_frame(data: Any, what: str) -> pd.DataFrame:
-    if isinstance(data, pd.DataFrame):
-        return data
-    if isinstance(data, str | os.PathLike):
-        return read_table_file(data)
-    raise EngineInputError(
-        f"{what}: expected a pandas DataFrame or a CSV/Parquet path, got {type(data).__name__}"
-    )
+__all__ = ["SynthClient", "read_table_file"]
 
 
 class SynthClient:
-    """The Python entry point, modelled on the reference client in LOCAL mode.
+    """The Python entry point.
 
-    `local_dir` is where generators and synthetic datasets live: a folder (default
-    `~/.synth_dagster`) or an fsspec URL such as `s3://bucket/prefix`.
+    `local_dir`: where generators, synthetic datasets and connectors live -- a folder (default
+    `$SYNTH_DAGSTER_LOCAL_DIR` or `~/.synth_dagster`) or an fsspec URL such as `s3://bucket/prefix`.
+    `storage_options` go to fsspec (e.g. `{"endpoint_url": ...}` for S3-compatible servers).
+    `quiet=True` turns off progress bars.
     """
 
     def __init__(
@@ -63,6 +58,11 @@ class SynthClient:
     ):
         self.store = Store(local_dir, storage_options)
         self.quiet = quiet
+        self.generators = Generators(self)
+        self.synthetic_datasets = SyntheticDatasets(self)
+        self.connectors = Connectors(self)
+        self._models: dict[tuple[str, str], TrainedGenerator] = {}
+        self._models_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"SynthClient(local_dir={self.store.url!r})"
@@ -77,227 +77,114 @@ class SynthClient:
         wait: bool = True,
         progress_bar: bool = True,
     ) -> Generator:
-        """Create a generator from a config (or from `data` + `name` for one table) and train it."""
+        """Create a generator from `config` (or from `data` + `name` for one table) and train it.
+
+        `wait=False` returns as soon as the job is queued; follow it with `g.training.wait()`.
+        """
         if config is None and data is None:
-            raise EngineInputError("train needs either config or data")
+            raise EngineInputError("train needs a config, or data (a DataFrame or a CSV/Parquet path)")
+        if config is not None and data is not None:
+            raise EngineInputError(
+                "give either config or data, not both (put the data into the config's table)"
+            )
         if config is None:
-            frame = _as_frame(data, "data")
-            table_name = name or "data"
-            config = {"name": name, "tables": [{"name": table_name, "data": frame}]}
-        config = config if isinstance(config, GeneratorConfig) else GeneratorConfig.model_validate(config)
-        if name and not config.name:
-            config = config.model_copy(update={"name": name})
-        frames = {}
-        for table in config.tables or []:
-            if table.data is None:
-                raise EngineInputError(
-                    f"table {table.name!r} has no data; pass a DataFrame as `data` (connector sources come with connectors)"
-                )
-            frames[table.name] = _as_frame(table.data, f"table {table.name!r}")
-        generator = self._create_generator(config)
+            config = {"name": name, "tables": [{"name": DEFAULT_TABLE_NAME, "data": as_frame(data, "data")}]}
+        elif name:
+            if isinstance(config, GeneratorConfig):
+                config = config.model_copy(update={"name": name})
+            else:
+                config = {**config, "name": name}
+        generator = self.generators.create(config)
         if start:
-            self._run_training(generator, frames, progress_bar and not self.quiet)
+            generator.training.start()
+            if wait:
+                generator.training.wait(progress_bar=progress_bar, interval=WAIT_INTERVAL)
         return generator
-
-    def _create_generator(self, config: GeneratorConfig) -> Generator:
-        gid = str(uuid.uuid4())
-        record = {
-            "id": gid,
-            "name": config.name or f"generator-{gid[:8]}",
-            "description": config.description,
-            "created_at": now(),
-            "training_status": ProgressStatus.NEW.value,
-            "config": config.model_dump(mode="json"),
-            "tables": [{"name": t.name} for t in config.tables or []],
-        }
-        generator = Generator(self, record)
-        generator._save()
-        return generator
-
-    def _run_training(
-        self,
-        generator: Generator,
-        frames: dict[str, pd.DataFrame],
-        show: bool,
-        on_progress: ProgressCallback | None = None,
-    ) -> None:
-        config = generator.config()
-        for table in config.tables or []:
-            table.data = frames[table.name]
-        generator._record["training_status"] = ProgressStatus.IN_PROGRESS.value
-        generator._record["started_at"] = now()
-        generator._save()
-        try:
-            with (
-                progress_display(show, f"Training {generator.name}") as bar,
-                tempfile.TemporaryDirectory() as tmp,
-            ):
-
-                def report(event):
-                    bar(event)
-                    if on_progress:
-                        on_progress(event)
-
-                workspace = Path(tmp) / "model"
-                summaries = train_generator(config, frames, workspace, report)
-                trained = TrainedGenerator(workspace)
-                make_report = all(
-                    (
-                        t.tabular_model_configuration is None
-                        or t.tabular_model_configuration.enable_model_report is not False
-                    )
-                    for t in config.tables or []
-                )
-                qa_results = quality.model_quality(
-                    self.store, generator.directory, trained, frames, make_report, config.random_state
-                )
-                quality.save_reference_rows(self.store, generator.directory, trained, frames)
-                self.store.put_dir(workspace, f"{generator.directory}/model")
-        except BaseException as exc:
-            generator._record["training_status"] = ProgressStatus.FAILED.value
-            generator._record["error"] = f"{type(exc).__name__}: {exc}"
-            generator._record["traceback"] = traceback.format_exc()
-            generator._save()
-            raise
-        generator._record["tables"] = [
-            {
-                "name": name,
-                "total_rows": s.rows,
-                "columns": list(frames[name].columns),
-                "summary": vars(s),
-                "tabular_model_metrics": qa_results[name]["metrics"],
-                "report": qa_results[name]["report"],
-            }
-            for name, s in summaries.items()
-        ]
-        generator._record["training_status"] = ProgressStatus.DONE.value
-        generator._record["finished_at"] = now()
-        generator._save()
 
     # ----------------------------------------------------------- generation
     def _generator(self, generator: Generator | str) -> Generator:
         if isinstance(generator, Generator):
             return generator
-        return Generator(self, self.store.read_json(f"generators/{generator}/record.json"))
-
-    def _trained(self, generator: Generator) -> TrainedGenerator:
-        if generator.training_status != ProgressStatus.DONE:
-            raise EngineInputError(
-                f"generator {generator.id} is {generator.training_status.value}, not DONE; train it before generating"
-            )
-        cache = self.store.local_cache(
-            "generators", generator.id, generator._record.get("finished_at", "").replace(":", "-")
-        )
-        return TrainedGenerator(self.store.get_dir(f"{generator.directory}/model", cache))
-
-    @staticmethod
-    def _synthetic_config(
-        generator: Generator, config: Any, size: Any, seed: Any, probe: bool
-    ) -> SyntheticDatasetConfig | SyntheticProbeConfig:
-        model = SyntheticProbeConfig if probe else SyntheticDatasetConfig
-        if config is not None:
-            cfg = (
-                config
-                if isinstance(config, model)
-                else model.model_validate(config if isinstance(config, dict) else config.model_dump())
-            )
-            return cfg
-        tables = [t.name for t in generator.tables]
-        sizes = size if isinstance(size, dict) else ({tables[0]: size} if size is not None else {})
-        seeds = seed if isinstance(seed, dict) else ({tables[0]: seed} if seed is not None else {})
-        if isinstance(size, bool) or (
-            size is not None and not isinstance(size, dict) and (not isinstance(size, int) or size <= 0)
-        ):
-            raise EngineInputError(f"size must be a positive integer, got {size!r}")
-        table_configs = []
-        for t in tables:
-            configuration: dict[str, Any] = {}
-            if t in sizes:
-                configuration["sample_size"] = sizes[t]
-            if t in seeds:
-                configuration["sample_seed_data"] = _as_frame(seeds[t], f"seed for table {t!r}")
-            table_configs.append({"name": t, "configuration": configuration})
-        return model.model_validate({"tables": table_configs})
+        return self.generators.get(generator)
 
     def generate(
         self,
         generator: Generator | str,
         config: SyntheticDatasetConfig | dict[str, Any] | None = None,
         size: int | dict[str, int] | None = None,
-        seed: pd.DataFrame | dict[str, pd.DataFrame] | None = None,
+        seed: Any = None,
         name: str | None = None,
         start: bool = True,
         wait: bool = True,
         progress_bar: bool = True,
     ) -> SyntheticDataset:
-        generator = self._generator(generator)
-        cfg = self._synthetic_config(generator, config, size, seed, probe=False)
-        sid = str(uuid.uuid4())
-        record = {
-            "id": sid,
-            "name": name or cfg.name or f"synthetic-{sid[:8]}",
-            "generator_id": generator.id,
-            "created_at": now(),
-            "generation_status": ProgressStatus.NEW.value,
-            "config": cfg.model_dump(mode="json"),
-            "tables": [],
-        }
-        dataset = SyntheticDataset(self, record)
-        dataset._save()
+        """Create a synthetic dataset and generate it in a background job.
+
+        `size`: rows per subject table (default: as many as the training data); `seed`: a DataFrame
+        (or records) of fixed column values for conditional generation. Both fill in what `config`
+        leaves open. A `delivery` in the config writes the tables to a destination connector.
+        """
+        g = self._generator(generator)
+        self._require_done(g)
+        dataset = self.synthetic_datasets._create(g, config, size, seed, name)
         if start:
-            self._run_generation(dataset, generator, cfg, progress_bar and not self.quiet)
+            dataset.generation.start()
+            if wait:
+                dataset.generation.wait(progress_bar=progress_bar, interval=WAIT_INTERVAL)
         return dataset
 
-    def _run_generation(
-        self, dataset: SyntheticDataset, generator: Generator, cfg: SyntheticDatasetConfig, show: bool
-    ) -> None:
-        dataset._record["generation_status"] = ProgressStatus.IN_PROGRESS.value
-        dataset._save()
-        try:
-            with progress_display(show, f"Generating {dataset.name}") as bar:
-                frames = self._trained(generator).generate(cfg, on_progress=bar)
-            for table, frame in frames.items():
-                self.store.write_bytes(
-                    f"{dataset.directory}/data/{table}.parquet", frame.to_parquet(index=False)
-                )
-            enabled = {t.name: t.configuration.enable_data_report is not False for t in cfg.tables or []}
-            qa_results = quality.data_quality(
-                self.store,
-                dataset.directory,
-                generator.directory,
-                {t: f for t, f in frames.items() if enabled.get(t, True)},
+    @staticmethod
+    def _require_done(generator: Generator) -> None:
+        status = generator.training_status
+        if status is not ProgressStatus.DONE:
+            raise JobStateError(
+                f"generator {generator.id} is {status.value}, not DONE; "
+                + ("wait for it with g.training.wait()" if status.is_active else "train it first")
             )
-        except BaseException as exc:
-            dataset._record["generation_status"] = ProgressStatus.FAILED.value
-            dataset._record["error"] = f"{type(exc).__name__}: {exc}"
-            dataset._save()
-            raise
-        dataset._record["tables"] = [
-            {
-                "name": t,
-                "total_rows": len(f),
-                "columns": list(f.columns),
-                "tabular_model_metrics": qa_results.get(t, {}).get("metrics"),
-                "report": qa_results.get(t, {}).get("report"),
-            }
-            for t, f in frames.items()
-        ]
-        dataset._record["generation_status"] = ProgressStatus.DONE.value
-        dataset._record["finished_at"] = now()
-        dataset._save()
+
+    def _trained(self, generator: Generator) -> TrainedGenerator:
+        self._require_done(generator)
+        artifact = generator._state["artifact"]
+        key = (generator.id, artifact)
+        with self._models_lock:
+            if key not in self._models:
+                model = self.store.get_dir(
+                    f"{generator.paths.artifacts(artifact)}/model",
+                    self.store.local_cache("generators", generator.id, artifact),
+                )
+                self._models[key] = TrainedGenerator(model)
+            return self._models[key]
 
     def probe(
         self,
         generator: Generator | str,
         size: int | dict[str, int] | None = None,
-        seed: pd.DataFrame | dict[str, pd.DataFrame] | None = None,
+        seed: Any = None,
         config: SyntheticProbeConfig | dict[str, Any] | None = None,
-        return_type: str = "auto",
+        return_type: Literal["auto", "dict"] = "auto",
     ) -> pd.DataFrame | dict[str, pd.DataFrame]:
-        """Synthetic samples in memory, synchronously."""
-        generator = self._generator(generator)
-        cfg = self._synthetic_config(generator, config, size, seed, probe=True)
-        frames = self._trained(generator).generate(cfg, is_probe=True)
+        """Synthetic samples in memory, synchronously (one row per subject table unless size/seed say more)."""
+        if return_type not in ("auto", "dict"):
+            raise ValueError(f"return_type must be 'auto' or 'dict', got {return_type!r}")
+        g = self._generator(generator)
+        cfg = build_config(g, config, size, seed, probe=True)
+        frames = self._trained(g).generate(cfg, is_probe=True)
         if return_type == "auto" and len(frames) == 1:
             return next(iter(frames.values()))
         return frames
+
+    # ------------------------------------------------------------ connectors
+    def connect(self, config: ConnectorConfig | dict[str, Any], test_connection: bool = True) -> Connector:
+        """Create a connector (after checking that it can connect, unless test_connection=False)."""
+        return self.connectors.create(config, test_connection=test_connection)
+
+    # ---------------------------------------------------------------- about
+    def models(self) -> dict[str, list[str]]:
+        """The model names a ModelConfiguration accepts, per model type.
+
+        LANGUAGE lists the built-in name; the engine does not train language models yet.
+        """
+        return {"TABULAR": list(TABULAR_MODELS.values()), "LANGUAGE": [DEFAULT_LANGUAGE_MODEL]}
+
+    def about(self) -> dict[str, Any]:
+        return {"version": __version__, "assistant": False, "local_dir": self.store.url}

@@ -1,15 +1,18 @@
-"""Showing engine progress: a rich progress bar in terminals and notebooks, or nothing when quiet."""
+"""Showing progress: rich progress bars in terminals and notebooks, or nothing when quiet."""
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from typing import Any
 
+from synth_dagster.domain import JobProgress, ProgressStatus
 from synth_dagster.engine.progress import EngineProgress, ProgressCallback, no_progress
 
 
 @contextlib.contextmanager
 def progress_display(enabled: bool, description: str) -> Iterator[ProgressCallback]:
+    """A bar for engine events of an operation running in this process."""
     if not enabled:
         yield no_progress
         return
@@ -29,3 +32,57 @@ def progress_display(enabled: bool, description: str) -> Iterator[ProgressCallba
 
         yield update
         bar.update(task, completed=1.0)
+
+
+class JobDisplay:
+    """Bars for a job polled from the store: one for the whole job, one per step once it starts."""
+
+    def __init__(self, enabled: bool, title: str):
+        self.enabled = enabled
+        self.title = title
+        self._bar: Any = None
+        self._tasks: dict[str, Any] = {}
+
+    def __enter__(self) -> JobDisplay:
+        if self.enabled:
+            from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+
+            self._bar = Progress(
+                TextColumn("[bold]{task.description}"),
+                BarColumn(),
+                TaskProgressColumn(),
+                TextColumn("{task.fields[note]}"),
+                TimeElapsedColumn(),
+            )
+            self._bar.__enter__()
+            self._tasks["job"] = self._bar.add_task(self.title, total=1, note="")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(*exc)
+            self._bar = None
+
+    def update(self, progress: JobProgress | None) -> None:
+        if self._bar is None or progress is None:
+            return
+        bar = self._bar
+        job_total = max(progress.progress.max or 1, 1) if progress.progress else 1
+        job_done = progress.progress.value or 0 if progress.progress else 0
+        status = progress.status.value if progress.status else ""
+        bar.update(self._tasks["job"], total=job_total, completed=job_done, note=status)
+        for step in progress.steps or []:
+            if step.status in (None, ProgressStatus.NEW, ProgressStatus.QUEUED):
+                continue
+            key = step.id
+            name = f"{step.model_label or ''} {step.step_code.value if step.step_code else ''}".strip()
+            total = max(step.progress.max or 1, 1) if step.progress else 1
+            done = (step.progress.value or 0) if step.progress else 0
+            note = ""
+            if step.messages:
+                last = step.messages[-1]
+                if last.get("loss") is not None:
+                    note = f"loss {last['loss']:.3f} val {last.get('val_loss') or 0:.3f}"
+            if key not in self._tasks:
+                self._tasks[key] = bar.add_task(f"  {name}", total=total, note=note)
+            bar.update(self._tasks[key], total=total, completed=done, note=note)

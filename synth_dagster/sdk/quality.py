@@ -1,20 +1,30 @@
-"""Metrics and HTML reports for trained generators and synthetic datasets (calls synth_dagster.qa)."""
+"""Metrics and HTML reports for trained generators and synthetic datasets (calls synth_dagster.qa).
+
+Everything is computed into a local folder first; the worker uploads it and publishes it with the
+job's status, so a failed or canceled job never leaves a half-written report behind.
+"""
 
 from __future__ import annotations
 
 import logging
-import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
 
 from synth_dagster.domain import ModelMetrics, SyntheticDatasetConfig
 from synth_dagster.engine import TrainedGenerator
+from synth_dagster.sdk.frames import parquet_bytes, read_frame
 from synth_dagster.sdk.store import Store
 
 log = logging.getLogger(__name__)
 MAX_QA_SYNTHETIC_ROWS = 20_000
 MAX_REFERENCE_ROWS = 50_000
+REFERENCE_KINDS = ("training", "holdout")
+
+
+def _no_check() -> None:
+    return None
 
 
 def split_training(frame: pd.DataFrame, holdout_index) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -23,24 +33,25 @@ def split_training(frame: pd.DataFrame, holdout_index) -> tuple[pd.DataFrame, pd
 
 
 def model_quality(
-    store: Store,
-    record_dir: str,
     trained: TrainedGenerator,
     frames: dict[str, pd.DataFrame],
-    make_report: bool,
+    report_tables: set[str],
     random_state: int | None,
+    out_dir: Path,
+    check: Callable[[], None] = _no_check,
 ) -> dict[str, dict]:
-    """Per table: metrics of a synthetic sample against training and holdout rows, and the model report."""
+    """Per table: metrics of a synthetic sample against training and holdout rows.
+
+    The model report of each table in `report_tables` is written to `out_dir/<table>-model-report.html`.
+    `check` is called between tables (it raises to cancel).
+    """
     from synth_dagster import qa
 
     results: dict[str, dict] = {}
     for name, frame in frames.items():
+        check()
         train_rows, holdout_rows = split_training(frame, trained.holdout_index(name))
-        size = (
-            int(min(max(len(holdout_rows), 1) * 1, MAX_QA_SYNTHETIC_ROWS))
-            if len(holdout_rows)
-            else min(len(frame), MAX_QA_SYNTHETIC_ROWS)
-        )
+        size = min(len(holdout_rows) or len(frame), MAX_QA_SYNTHETIC_ROWS)
         probe = SyntheticDatasetConfig.model_validate(
             {
                 "random_state": random_state,
@@ -51,68 +62,63 @@ def model_quality(
         evaluation = qa.assess(
             synthetic, train_rows, holdout_rows if len(holdout_rows) else None, random_state=random_state or 0
         )
-        report_path = None
-        if make_report:
-            with tempfile.TemporaryDirectory() as tmp:
-                local = Path(tmp) / f"{name}.html"
-                qa.model_report(evaluation, local, title=f"Model report: {name}")
-                report_path = f"{record_dir}/reports/{name}-model-report.html"
-                store.write_bytes(report_path, local.read_bytes())
-        results[name] = {"metrics": evaluation.metrics.model_dump(mode="json"), "report": report_path}
+        report = None
+        if name in report_tables:
+            check()
+            out_dir.mkdir(parents=True, exist_ok=True)
+            report = f"{name}-model-report.html"
+            qa.model_report(evaluation, out_dir / report, title=f"Model report: {name}")
+        results[name] = {"metrics": evaluation.metrics.model_dump(mode="json"), "report": report}
     return results
 
 
-def save_reference_rows(
-    store: Store, generator_dir: str, trained: TrainedGenerator, frames: dict[str, pd.DataFrame]
-) -> None:
-    """Keep a capped sample of training and holdout rows beside the generator for later data reports.
+def reference_rows(trained: TrainedGenerator, frames: dict[str, pd.DataFrame], out_dir: Path) -> None:
+    """A capped sample of training and holdout rows, kept for the data reports of synthetic datasets.
 
-    They live in the private `qa/` folder of the generator, which exports never include.
+    They are stored in the private `qa/` folder of a generator, which exports never include.
     """
+    out_dir.mkdir(parents=True, exist_ok=True)
     for name, frame in frames.items():
         train_rows, holdout_rows = split_training(frame, trained.holdout_index(name))
-        for kind, rows in (("training", train_rows), ("holdout", holdout_rows)):
+        for kind, rows in zip(REFERENCE_KINDS, (train_rows, holdout_rows), strict=True):
             rows = rows.sample(min(len(rows), MAX_REFERENCE_ROWS), random_state=0) if len(rows) else rows
-            store.write_bytes(
-                f"{generator_dir}/qa/{name}-{kind}.parquet", rows.reset_index(drop=True).to_parquet()
-            )
+            (out_dir / f"{name}-{kind}.parquet").write_bytes(parquet_bytes(rows, f"table {name!r}"))
 
 
-def load_reference_rows(
-    store: Store, generator_dir: str, name: str
-) -> tuple[pd.DataFrame, pd.DataFrame] | None:
-    import io
-
+def load_reference_rows(store: Store, qa_dir: str, name: str) -> tuple[pd.DataFrame, pd.DataFrame] | None:
     try:
-        frames = []
-        for kind in ("training", "holdout"):
-            with store.fs.open(store.path(f"{generator_dir}/qa/{name}-{kind}.parquet"), "rb") as fh:
-                frames.append(pd.read_parquet(io.BytesIO(fh.read())))
+        training, holdout = (read_frame(store, f"{qa_dir}/{name}-{kind}.parquet") for kind in REFERENCE_KINDS)
     except FileNotFoundError:
         return None
-    return frames[0], frames[1]
+    return training, holdout
 
 
 def data_quality(
-    store: Store, record_dir: str, generator_dir: str, frames: dict[str, pd.DataFrame]
+    store: Store,
+    qa_dir: str | None,
+    frames: dict[str, pd.DataFrame],
+    out_dir: Path,
+    check: Callable[[], None] = _no_check,
 ) -> dict[str, dict]:
-    """Per table: a synthetic dataset's metrics against the generator's reference rows, and the data report."""
+    """Per table: a synthetic dataset's metrics against the generator's reference rows, and the data report.
+
+    Tables without reference rows (e.g. of an imported generator) get neither.
+    """
     from synth_dagster import qa
 
     results: dict[str, dict] = {}
     for name, synthetic in frames.items():
-        reference = load_reference_rows(store, generator_dir, name)
+        check()
+        reference = load_reference_rows(store, qa_dir, name) if qa_dir else None
         if reference is None:
-            log.warning("no reference rows for table %s; skipping its data report", name)
+            log.info("no reference rows for table %s (imported generator?); skipping its data report", name)
             continue
         train_rows, holdout_rows = reference
         evaluation = qa.assess(synthetic, train_rows, holdout_rows if len(holdout_rows) else None)
-        with tempfile.TemporaryDirectory() as tmp:
-            local = Path(tmp) / f"{name}.html"
-            qa.data_report(evaluation, local, title=f"Data report: {name}")
-            path = f"{record_dir}/reports/{name}-data-report.html"
-            store.write_bytes(path, local.read_bytes())
-        results[name] = {"metrics": evaluation.metrics.model_dump(mode="json"), "report": path}
+        out_dir.mkdir(parents=True, exist_ok=True)
+        report = f"{name}-data-report.html"
+        qa.data_report(evaluation, out_dir / report, title=f"Data report: {name}")
+        results[name] = {"metrics": evaluation.metrics.model_dump(mode="json"), "report": report}
     return results
 
 

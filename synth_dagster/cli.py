@@ -1,0 +1,212 @@
+"""`synth-dagster`: the client from the command line (train, generate, list, report).
+
+Every command works on the store given by --local-dir (default: $SYNTH_DAGSTER_LOCAL_DIR or
+~/.synth_dagster). Generators are named by id, id prefix or exact name.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from synth_dagster.domain import ConfigError
+
+EXIT_ERROR = 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="synth-dagster",
+        description="Train generators on tables and generate privacy-safe synthetic data.",
+    )
+    parser.add_argument(
+        "--local-dir",
+        help="store folder or fsspec URL (default: $SYNTH_DAGSTER_LOCAL_DIR or ~/.synth_dagster)",
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    train = commands.add_parser(
+        "train",
+        help="train a generator on a CSV or Parquet file",
+        description="Train a generator on one table.",
+    )
+    train.add_argument("data", help="the table: a .csv, .csv.gz, .tsv or .parquet file")
+    train.add_argument("--name", help="name of the generator (default: the file name)")
+    train.add_argument(
+        "--table-name", default="data", help="name of the table in the generator (default: data)"
+    )
+    train.add_argument(
+        "--model", choices=["small", "medium", "large"], help="tabular model size (default: medium)"
+    )
+    train.add_argument("--max-epochs", type=float, help="stop after this many epochs")
+    train.add_argument("--max-training-time", type=float, help="stop after this many minutes")
+    train.add_argument("--max-sample-size", type=int, help="train on at most this many rows")
+    train.add_argument("--random-state", type=int, help="seed for reproducible results")
+    train.add_argument("--no-report", action="store_true", help="skip the HTML model report")
+
+    generate = commands.add_parser(
+        "generate",
+        help="generate a synthetic dataset and save it",
+        description="Generate synthetic rows from a trained generator and save them to a file.",
+    )
+    generate.add_argument("generator", metavar="GENERATOR", help="generator id, id prefix or name")
+    generate.add_argument("--size", type=int, help="number of rows (default: as many as the training data)")
+    generate.add_argument("--seed-file", help="CSV/Parquet file of fixed column values, one row per sample")
+    generate.add_argument("--out", required=True, help="output file: .parquet, .csv or .json")
+    generate.add_argument("--name", help="name of the synthetic dataset")
+    generate.add_argument("--random-state", type=int, help="seed for reproducible results")
+    generate.add_argument("--no-report", action="store_true", help="skip the HTML data report")
+
+    listing = commands.add_parser(
+        "list",
+        help="list generators, synthetic datasets or connectors",
+        description="List records in the store.",
+    )
+    listing.add_argument(
+        "what",
+        nargs="?",
+        default="generators",
+        choices=["generators", "synthetic-datasets", "connectors"],
+        help="what to list (default: generators)",
+    )
+    listing.add_argument("--status", help="only this status (e.g. DONE, FAILED)")
+    listing.add_argument("--search", help="only names or descriptions containing this text")
+    listing.add_argument("--limit", type=int, help="at most this many entries")
+
+    report = commands.add_parser(
+        "report",
+        help="save the model report of a generator",
+        description="Save the HTML model reports of a generator as a ZIP file.",
+    )
+    report.add_argument("generator", metavar="GENERATOR", help="generator id, id prefix or name")
+    report.add_argument("--out", help="ZIP file or folder (default: the working folder)")
+    return parser
+
+
+def _find_generator(client: Any, key: str) -> Any:
+    from synth_dagster.sdk.errors import NotFoundError
+
+    try:
+        return client.generators.get(key)
+    except NotFoundError:
+        pass
+    matches = [g for g in client.generators.list() if g.id.startswith(key) or g.name == key]
+    if len(matches) == 1:
+        return matches[0]
+    if not matches:
+        raise NotFoundError(f"no generator with id, id prefix or name {key!r}; see `synth-dagster list`")
+    ids = ", ".join(f"{g.id} ({g.name})" for g in matches)
+    raise NotFoundError(f"{key!r} matches {len(matches)} generators: {ids}; give the id")
+
+
+def _train(client: Any, args: argparse.Namespace) -> None:
+    from synth_dagster.sdk.frames import read_table_file
+
+    frame = read_table_file(args.data)
+    model_config: dict[str, Any] = {}
+    if args.model:
+        model_config["model"] = args.model
+    for key in ("max_epochs", "max_training_time", "max_sample_size"):
+        if getattr(args, key) is not None:
+            model_config[key] = getattr(args, key)
+    if args.no_report:
+        model_config["enable_model_report"] = False
+    table: dict[str, Any] = {"name": args.table_name, "data": frame}
+    if model_config:
+        table["tabular_model_configuration"] = model_config
+    config = {
+        "name": args.name or Path(args.data).name.split(".")[0],
+        "random_state": args.random_state,
+        "tables": [table],
+    }
+    g = client.train(config=config, progress_bar=not args.quiet)
+    accuracy = f"{g.accuracy:.3f}" if g.accuracy is not None else "n/a"
+    print(f"generator {g.id} ({g.name}): {g.training_status.value}, accuracy {accuracy}")
+
+
+def _generate(client: Any, args: argparse.Namespace) -> None:
+    out = Path(args.out)
+    fmt = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".json": "json"}.get(out.suffix.lower())
+    if fmt is None:
+        raise ConfigError(f"--out must end in .parquet, .csv or .json, got {args.out!r}")
+    g = _find_generator(client, args.generator)
+    config: dict[str, Any] = {"random_state": args.random_state}
+    if args.no_report:
+        config["tables"] = [
+            {"name": t.name, "configuration": {"enable_data_report": False}} for t in g.tables
+        ]
+    seed = args.seed_file if args.seed_file else None
+    sd = client.generate(
+        g, config=config, size=args.size, seed=seed, name=args.name, progress_bar=not args.quiet
+    )
+    frames = sd.data(return_type="dict")
+    if len(frames) == 1:
+        path = sd.download(out, format=fmt)
+    else:  # one file per table next to the requested name
+        for name, frame in frames.items():
+            _write(frame, out.with_name(f"{out.stem}-{name}{out.suffix}"), fmt)
+        path = out.parent
+    rows = sum(len(f) for f in frames.values())
+    print(f"synthetic dataset {sd.id}: {rows} rows written to {path}")
+
+
+def _write(frame: Any, path: Path, fmt: str) -> None:
+    if fmt == "parquet":
+        frame.to_parquet(path, index=False)
+    elif fmt == "csv":
+        frame.to_csv(path, index=False)
+    else:
+        frame.to_json(path, orient="records", date_format="iso")
+
+
+def _list(client: Any, args: argparse.Namespace) -> None:
+    if args.what == "connectors":
+        for c in client.connectors.list(limit=args.limit, search_term=args.search):
+            print(f"{c.id}  {c.type.value:<20} {c.access_type.value:<15} {c.name or ''}")
+        return
+    resource = client.generators if args.what == "generators" else client.synthetic_datasets
+    for item in resource.list(limit=args.limit, status=args.status, search_term=args.search):
+        status = item.training_status if args.what == "generators" else item.generation_status
+        accuracy = f"{item.accuracy:.3f}" if item.accuracy is not None else "-"
+        created = item.created_at.strftime("%Y-%m-%d %H:%M") if item.created_at else ""
+        print(f"{item.id}  {status.value:<11} {accuracy:>6}  {created}  {item.name or ''}")
+
+
+def _report(client: Any, args: argparse.Namespace) -> None:
+    g = _find_generator(client, args.generator)
+    path = g.reports(file_path=args.out)
+    if path is None:
+        raise ConfigError(
+            f"generator {g.id} has no model report (status {g.training_status.value}; "
+            "reports exist for DONE generators trained with the report enabled)"
+        )
+    print(f"model reports of {g.id} saved to {path}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    from synth_dagster.connectors import ConnectorError
+    from synth_dagster.engine.errors import EngineInputError
+    from synth_dagster.sdk import SynthClient
+    from synth_dagster.sdk.errors import SynthClientError
+
+    try:
+        client = SynthClient(args.local_dir, quiet=args.quiet)
+        {"train": _train, "generate": _generate, "list": _list, "report": _report}[args.command](client, args)
+    except (SynthClientError, EngineInputError, ConfigError, ValidationError, ConnectorError, OSError) as exc:
+        print(f"synth-dagster {args.command}: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("interrupted; a running job keeps running (cancel it from Python)", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

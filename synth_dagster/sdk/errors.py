@@ -1,0 +1,19 @@
+"""Exceptions of the client; each message says what went wrong and what to do about it."""
+
+from __future__ import annotations
+
+
+class SynthClientError(RuntimeError):
+    """Base class of the client's own errors."""
+
+
+class NotFoundError(SynthClientError, LookupError):
+    """No generator, synthetic dataset or connector with that id (or name) in the store."""
+
+
+class JobStateError(SynthClientError):
+    """The operation does not fit the current status (e.g. generating from an untrained generator)."""
+
+
+class JobFailedError(SynthClientError):
+    """A training or generation job ended with status FAILED; `logs()` has the details."""

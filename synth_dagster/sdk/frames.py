@@ -1,0 +1,68 @@
+"""Tables in and out of the client: DataFrames, CSV / Parquet paths, records, and Parquet in the store."""
+
+from __future__ import annotations
+
+import io
+import os
+from typing import Any
+
+import pandas as pd
+
+from synth_dagster.engine.errors import EngineInputError
+from synth_dagster.sdk.store import Store
+
+
+def read_table_file(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """A CSV (optionally gzipped), TSV or Parquet file as a DataFrame."""
+    text = str(path)
+    lower = text.lower()
+    if not os.path.exists(text) and "://" not in text:
+        raise EngineInputError(f"cannot read {text!r}: no such file")
+    if lower.endswith((".parquet", ".pq")):
+        return pd.read_parquet(text)
+    if lower.endswith((".csv", ".csv.gz", ".tsv", ".tsv.gz")):
+        return pd.read_csv(text, sep="\t" if ".tsv" in lower else ",")
+    raise EngineInputError(
+        f"cannot read {text!r}: give a DataFrame, or a file ending in .csv, .csv.gz, .tsv or .parquet"
+    )
+
+
+def as_frame(data: Any, what: str) -> pd.DataFrame:
+    """Accept a DataFrame, a CSV / Parquet path, a list of records or a dict of columns."""
+    if isinstance(data, pd.DataFrame):
+        return data
+    if isinstance(data, str | os.PathLike):
+        return read_table_file(data)
+    if isinstance(data, list) and all(isinstance(r, dict) for r in data):
+        return pd.DataFrame.from_records(data)
+    if isinstance(data, dict) and all(isinstance(v, list | tuple) for v in data.values()):
+        return pd.DataFrame(data)
+    raise EngineInputError(
+        f"{what}: expected a pandas DataFrame, a CSV/Parquet path or a list of records, "
+        f"got {type(data).__name__}"
+    )
+
+
+def parquet_bytes(frame: pd.DataFrame, what: str) -> bytes:
+    """The frame as Parquet; a column that Arrow cannot store is named with a fix."""
+    try:
+        return frame.reset_index(drop=True).to_parquet(index=False)
+    except Exception as exc:  # pyarrow raises several types (ArrowInvalid, ArrowTypeError, ...)
+        for column in frame.columns:
+            try:
+                frame[[column]].to_parquet(index=False)
+            except Exception:
+                kinds = sorted({type(v).__name__ for v in frame[column].dropna().head(1000)})
+                raise EngineInputError(
+                    f"{what}: column {column!r} cannot be stored ({', '.join(kinds)} values mixed); "
+                    f"convert it to one type first, e.g. df[{column!r}] = df[{column!r}].astype(str)"
+                ) from exc
+        raise EngineInputError(f"{what}: cannot be stored as Parquet: {exc}") from exc
+
+
+def write_frame(store: Store, relative: str, frame: pd.DataFrame, what: str) -> None:
+    store.write_bytes(relative, parquet_bytes(frame, what), private=True)
+
+
+def read_frame(store: Store, relative: str) -> pd.DataFrame:
+    return pd.read_parquet(io.BytesIO(store.read_bytes(relative)))

@@ -1,0 +1,104 @@
+"""Start worker processes and watch them from the client that started them.
+
+Start method: "forkserver" where available (the server preloads torch and the engine once, so a job
+starts in milliseconds), else "spawn". Never plain "fork": torch's thread pools do not survive it.
+Override with SYNTH_DAGSTER_START_METHOD=spawn|forkserver.
+
+Each job gets a watcher thread in the starting process: when the worker exits without having set a
+terminal status (killed, out of memory, crashed interpreter), the watcher marks the job FAILED and
+writes the cause to the job's log. Clients in other processes detect the same through the worker's
+pid (same host) or its heartbeat (any host); see `jobs.check_liveness`.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import multiprocessing.context
+import os
+import threading
+
+from synth_dagster.sdk.jobs import KINDS, Paths, abandon, describe_exit, read_state
+from synth_dagster.sdk.store import Store
+
+log = logging.getLogger(__name__)
+START_METHOD_ENV = "SYNTH_DAGSTER_START_METHOD"
+
+_lock = threading.Lock()
+_context: multiprocessing.context.BaseContext | None = None
+# job id -> worker process started by this process
+RUNNING: dict[str, multiprocessing.process.BaseProcess] = {}
+
+
+def _get_context() -> multiprocessing.context.BaseContext:
+    global _context
+    with _lock:
+        if _context is None:
+            available = multiprocessing.get_all_start_methods()
+            method = os.environ.get(START_METHOD_ENV) or (
+                "forkserver" if "forkserver" in available else "spawn"
+            )
+            if method not in ("forkserver", "spawn"):
+                raise ValueError(f"{START_METHOD_ENV} must be 'forkserver' or 'spawn', got {method!r}")
+            _context = multiprocessing.get_context(method)
+            if method == "forkserver":
+                # why: a no-op if another library started the fork server first; then jobs import lazily
+                _context.set_forkserver_preload(["synth_dagster.sdk.worker"])  # type: ignore[attr-defined]
+        return _context
+
+
+def launch(store: Store, kind: str, record_id: str, job_id: str) -> None:
+    """Start the worker for a job that is QUEUED in the store."""
+    from synth_dagster.sdk.worker import run_job
+
+    spec = {
+        "store_url": store.url,
+        "storage_options": store.storage_options,
+        "kind": kind,
+        "record_id": record_id,
+        "job_id": job_id,
+        "env": dict(os.environ),
+    }
+    process = _get_context().Process(target=run_job, args=(spec,), name=f"synth-dagster-{kind}-{job_id[:8]}")
+    process.start()
+    RUNNING[job_id] = process
+    threading.Thread(
+        target=_watch, args=(process, store, kind, record_id, job_id), daemon=True, name="synth-dagster-watch"
+    ).start()
+
+
+def _watch(
+    process: multiprocessing.process.BaseProcess, store: Store, kind: str, record_id: str, job_id: str
+) -> None:
+    process.join()
+    paths = Paths(KINDS[kind], record_id)
+    try:
+        state = read_state(store, paths)
+        if state.get("job_id") != job_id or state["status"] not in ("QUEUED", "IN_PROGRESS"):
+            return
+        cause = (
+            f"the worker process (pid {process.pid}) {describe_exit(process.exitcode)} before the job ended"
+        )
+        if state["status"] == "QUEUED":
+            cause += (
+                "; it failed while starting. If you run a script, guard its entry point with "
+                "`if __name__ == '__main__':` (worker processes import the main module)"
+            )
+        abandon(store, paths, job_id, cause)
+    except Exception:  # never let the watcher die loudly in a user's session
+        log.exception("could not record the end of job %s", job_id)
+    finally:
+        RUNNING.pop(job_id, None)  # last: until here, readers wait for this watcher's verdict
+
+
+def stop(job_id: str, timeout: float = 3.0) -> bool:
+    """Terminate a worker started by this process; True if there was one."""
+    process = RUNNING.get(job_id)
+    if process is None:
+        return False
+    process.terminate()
+    process.join(timeout)
+    if process.is_alive():
+        process.kill()
+        process.join(timeout)
+    return True
