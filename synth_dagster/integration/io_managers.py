@@ -1,0 +1,132 @@
+"""A Parquet file IO manager: DataFrames (or dicts of them) as files under a folder or fsspec URL.
+
+Layout: `<base_path>/<asset key path>.parquet` for a DataFrame, `<base_path>/<asset key path>/
+<table>.parquet` for a dict of DataFrames (multi-table outputs), `<key>/<partition>.parquet` for
+partitioned assets. Writes are atomic: a reader sees the old file or the new one.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import posixpath
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import fsspec
+import pandas as pd
+from pydantic import Field
+
+from synth_dagster.integration.connectors import table_metadata
+
+__all__ = ["ParquetIOManager"]
+
+
+class ParquetIOManager(dg.ConfigurableIOManager):
+    """Store DataFrame outputs as Parquet files and load them back.
+
+    `base_path` is a folder or an fsspec URL; `storage_options` are fsspec options (pass
+    credentials as `dagster.EnvVar`).
+    """
+
+    base_path: str
+    storage_options: dict[str, str] = Field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        return f"ParquetIOManager(base_path={self.base_path!r}, storage_options={ {k: '***' for k in self.storage_options} })"
+
+    # ------------------------------------------------------------ paths
+
+    def _fs(self) -> tuple[fsspec.AbstractFileSystem, str]:
+        base = self.base_path
+        if "://" not in base:
+            base = str(Path(base).expanduser().resolve())
+        return fsspec.core.url_to_fs(base, **self.storage_options)
+
+    def _stem(self, context: dg.OutputContext | dg.InputContext) -> list[str]:
+        parts = list(context.asset_key.path) if context.has_asset_key else list(context.get_identifier())
+        if context.has_asset_partitions:
+            keys = context.asset_partition_keys
+            if len(keys) != 1:
+                raise dg.DagsterInvariantViolationError(
+                    "ParquetIOManager stores one partition per run step; got "
+                    f"{len(keys)} partitions. Use a backfill policy of single-partition runs."
+                )
+            parts.append(keys[0])
+        return parts
+
+    # ------------------------------------------------------------ store
+
+    def handle_output(self, context: dg.OutputContext, obj: Any) -> None:
+        if obj is None:
+            return  # assets without a value (e.g. reports) have nothing to store
+        fs, root = self._fs()
+        stem = posixpath.join(root, *self._stem(context))
+        if isinstance(obj, pd.DataFrame):
+            path = stem + ".parquet"
+            _write_atomic(fs, path, obj)
+            context.add_output_metadata(
+                {**table_metadata(obj), "path": dg.MetadataValue.path(_display(fs, path))}
+            )
+            return
+        if isinstance(obj, Mapping) and all(isinstance(v, pd.DataFrame) for v in obj.values()):
+            meta: dict[str, Any] = {}
+            for table, frame in obj.items():
+                path = posixpath.join(stem, f"{table}.parquet")
+                _write_atomic(fs, path, frame)
+                meta[f"{table}/row_count"] = dg.MetadataValue.int(len(frame))
+                meta[f"{table}/path"] = dg.MetadataValue.path(_display(fs, path))
+            meta["dagster/row_count"] = dg.MetadataValue.int(sum(len(f) for f in obj.values()))
+            meta["path"] = dg.MetadataValue.path(_display(fs, stem))
+            context.add_output_metadata(meta)
+            return
+        raise dg.DagsterInvariantViolationError(
+            f"ParquetIOManager stores a pandas DataFrame or a dict of them; "
+            f"{context.asset_key.to_user_string() if context.has_asset_key else 'the output'} "
+            f"gave {type(obj).__name__}"
+        )
+
+    def load_input(self, context: dg.InputContext) -> pd.DataFrame | dict[str, pd.DataFrame]:
+        fs, root = self._fs()
+        stem = posixpath.join(root, *self._stem(context))
+        if fs.exists(stem + ".parquet"):
+            return _read(fs, stem + ".parquet")
+        if fs.isdir(stem):
+            files = sorted(p for p in fs.ls(stem, detail=False) if p.endswith(".parquet"))
+            return {posixpath.basename(p)[: -len(".parquet")]: _read(fs, p) for p in files}
+        what = context.asset_key.to_user_string() if context.has_asset_key else "the input"
+        raise FileNotFoundError(
+            f"ParquetIOManager: no stored value for {what} at {_display(fs, stem)}.parquet; "
+            "materialize the upstream asset first"
+        )
+
+
+def _display(fs: fsspec.AbstractFileSystem, path: str) -> str:
+    protocol = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
+    return path if protocol in ("file", "local") else f"{protocol}://{path}"
+
+
+def _read(fs: fsspec.AbstractFileSystem, path: str) -> pd.DataFrame:
+    with fs.open(path, "rb") as fh:
+        return pd.read_parquet(io.BytesIO(fh.read()))
+
+
+def _write_atomic(fs: fsspec.AbstractFileSystem, path: str, frame: pd.DataFrame) -> None:
+    data = frame.to_parquet(index=False)
+    parent = posixpath.dirname(path)
+    fs.makedirs(parent, exist_ok=True)
+    if _is_local(fs):
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".parquet", dir=parent)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    else:
+        fs.pipe_file(path, data)  # one PUT: readers see the old object or the new one
+
+
+def _is_local(fs: fsspec.AbstractFileSystem) -> bool:
+    protocol = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
+    return protocol in ("file", "local")
