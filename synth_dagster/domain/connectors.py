@@ -99,12 +99,12 @@ class ConnectorAccessType(DomainEnum):
 _TIMEOUT = "connectTimeout"  # ours: seconds to wait for a connection, default 10
 _KEYS: dict[ConnectorType, tuple[set[str], set[str], set[str]]] = {
     ConnectorType.AZURE_STORAGE: (
-        {"accountName", "clientId", "tenantId", _TIMEOUT},
+        {"accountName", "clientId", "tenantId", "endpointUrl", _TIMEOUT},  # endpointUrl: ours (Azurite)
         {"accountKey", "clientSecret"},
         set(),
     ),
     ConnectorType.GOOGLE_CLOUD_STORAGE: (
-        {"projectId", _TIMEOUT},  # projectId: ours, defaults to the key file's project
+        {"projectId", "endpointUrl", _TIMEOUT},  # ours: projectId (default: the key's), endpointUrl
         {"keyFile"},
         set(),
     ),

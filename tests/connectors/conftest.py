@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
+import socket
+import subprocess
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -50,6 +54,71 @@ def s3_bucket(s3_endpoint: str) -> Iterator[str]:
     client.delete_bucket(Bucket=bucket)
 
 
+def _free_port() -> int:
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def _wait_for(port: int, seconds: float = 20) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if reachable("127.0.0.1", port):
+            return
+        time.sleep(0.1)
+    raise RuntimeError(f"nothing listens on 127.0.0.1:{port}")
+
+
+@pytest.fixture(scope="session")
+def gcs_endpoint() -> Iterator[str]:
+    """gcp-storage-emulator (a Python GCS emulator) on a loopback port."""
+    pytest.importorskip("gcsfs")
+    server_module = pytest.importorskip("gcp_storage_emulator.server")
+    port = _free_port()
+    server = server_module.create_server("127.0.0.1", port, in_memory=True)
+    server.start()
+    _wait_for(port)
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def azurite_endpoint() -> Iterator[str]:
+    """Azurite's blob service (from the npm registry: `npm install -g azurite`) on a loopback port."""
+    pytest.importorskip("adlfs")
+    binary = shutil.which("azurite-blob")
+    if binary is None:
+        pytest.skip("Azurite is not installed (npm install -g azurite)")
+    port = _free_port()
+    process = subprocess.Popen(
+        [
+            binary,
+            "--blobHost",
+            "127.0.0.1",
+            "--blobPort",
+            str(port),
+            "--inMemoryPersistence",
+            "--silent",
+            "--skipApiVersionCheck",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _wait_for(port)
+        yield f"http://127.0.0.1:{port}/{AZURITE_ACCOUNT}"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+# Azurite's documented development account (public, not a secret)
+AZURITE_ACCOUNT = "devstoreaccount1"
+AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+
+
 def make_family(name: str, request: pytest.FixtureRequest, tmp_path: Any) -> Family:
     if name == "postgres":
         if not reachable("127.0.0.1", 5432):
@@ -82,6 +151,24 @@ def make_family(name: str, request: pytest.FixtureRequest, tmp_path: Any) -> Fam
         bucket = request.getfixturevalue("s3_bucket")
         endpoint = request.getfixturevalue("s3_endpoint")
         return Family(name, s3_config(endpoint), lambda t: f"{bucket}/{t}.parquet", bucket)
+    if name == "gcs":
+        endpoint = request.getfixturevalue("gcs_endpoint")
+        cfg = {"type": "GOOGLE_CLOUD_STORAGE", "config": {"endpointUrl": endpoint, "projectId": "test"}}
+        bucket = unique("bkt").replace("_", "-")
+        create_connector(cfg).storage.fs.mkdir(bucket)
+        return Family(name, cfg, lambda t: f"{bucket}/{t}.parquet", bucket)
+    if name == "azure":
+        endpoint = request.getfixturevalue("azurite_endpoint")
+        cfg = {
+            "type": "AZURE_STORAGE",
+            "config": {"accountName": AZURITE_ACCOUNT, "endpointUrl": endpoint},
+            "secrets": {"accountKey": AZURITE_KEY},
+        }
+        container = unique("cont").replace("_", "-")
+        fs = create_connector(cfg).storage.fs
+        fs.mkdir(container)
+        request.addfinalizer(lambda: fs.rm(container, recursive=True))
+        return Family(name, cfg, lambda t: f"{container}/{t}.parquet", container)
     if name == "snowflake":
         fakesnow = pytest.importorskip("fakesnow")
         pytest.importorskip("snowflake.connector")
@@ -110,9 +197,13 @@ TYPED = [
     "local-parquet",
     "local-folder",
     "s3",
+    "gcs",
+    "azure",
     "snowflake",
 ]
 ALL = [*TYPED, "local-csv", "local-jsonl"]
+# Families whose query() is checked against the real database / DuckDB.
+QUERY = ["postgres", "mariadb", "sqlite", "local-parquet", "s3", "gcs", "azure", "snowflake"]
 
 
 @pytest.fixture(params=ALL)
@@ -122,6 +213,11 @@ def family(request: pytest.FixtureRequest, tmp_path: Any) -> Family:
 
 @pytest.fixture(params=TYPED)
 def typed_family(request: pytest.FixtureRequest, tmp_path: Any) -> Family:
+    return make_family(request.param, request, tmp_path)
+
+
+@pytest.fixture(params=QUERY)
+def query_family(request: pytest.FixtureRequest, tmp_path: Any) -> Family:
     return make_family(request.param, request, tmp_path)
 
 

@@ -62,22 +62,13 @@ def test_guard_strips_trailing_semicolon() -> None:
 def _table_sql(family: Family, loc: str) -> str:
     if family.name.startswith("local"):
         return f"read_parquet('{loc}')" if family.name == "local-parquet" else f"'{loc}'"
-    if family.name == "s3":
-        return f"read_parquet('s3://{loc}')"
+    schemes = {"s3": "s3", "gcs": "gs", "azure": "abfs"}
+    if family.name in schemes:
+        return f"read_parquet('{schemes[family.name]}://{loc}')"
     if family.name == "snowflake":
         schema, table = loc.split(".")
         return f'{schema}."{table}"'
     return loc
-
-
-QUERY_FAMILIES = ["postgres", "mariadb", "sqlite", "local-parquet", "s3", "snowflake"]
-
-
-@pytest.fixture(params=QUERY_FAMILIES)
-def query_family(request: pytest.FixtureRequest, tmp_path) -> Family:
-    from conftest import make_family
-
-    return make_family(request.param, request, tmp_path)
 
 
 def test_query_is_read_only_on_the_database(query_family: Family, cleanup, monkeypatch) -> None:

@@ -312,8 +312,13 @@ class StorageConnector(Connector):
                     # new part files land under temporary names, then move in one by one
                     self._write_parts(tmp, counter.count(new))
                     for part in fs.ls(tmp, detail=False):
-                        fs.mv(part, self._join(path, posixpath.basename(str(part))))
-                    fs.rm(tmp, recursive=True)
+                        target = self._join(path, posixpath.basename(str(part)))
+                        if self.local:
+                            os.replace(part, target)
+                        else:
+                            self._move(str(part), target)
+                    if fs.exists(tmp):
+                        fs.rm(tmp, recursive=True)
                     return counter.rows
                 self._write_parts(tmp, counter.count(new))
             else:
@@ -345,7 +350,18 @@ class StorageConnector(Connector):
             return
         if replace:
             fs.rm(path, recursive=True)
-        fs.mv(tmp, path, recursive=True)
+        self._move(tmp, path)
+
+    def _move(self, source: str, target: str) -> None:
+        # object stores have no rename: copy, then delete (what fsspec's mv does, minus the
+        # server-side move calls that emulators lack)
+        fs = self.storage.fs
+        if fs.isdir(source):
+            for part in fs.find(source):
+                fs.copy(part, target + part[len(source) :])
+        else:
+            fs.copy(source, target)
+        fs.rm(source, recursive=True)
 
     def _write_file(self, path: str, fmt: str, frames: Iterator[pd.DataFrame]) -> None:
         fs = self.storage.fs

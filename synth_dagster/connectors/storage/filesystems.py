@@ -53,8 +53,12 @@ def build_filesystem(config: ConnectorConfig, timeout: float, certs: Certificate
         fs.retries = 1  # s3fs retries 5 times by default, multiplying the connect timeout
         return Storage(fs, "s3", ("s3://", "s3a://"))
     if t is ConnectorType.GOOGLE_CLOUD_STORAGE:
-        gcsfs = require("gcsfs", connector_type=t.value, extra="gcs")
-        token: Any = None
+        require("gcsfs", connector_type=t.value, extra="gcs")
+        # the plain filesystem: gcsfs' default class probes bucket layouts over gRPC first
+        from gcsfs.core import GCSFileSystem
+
+        endpoint = cfg.get("endpointUrl") or None
+        token: Any = "anon" if endpoint else None  # None: Google's default credentials
         project = cfg.get("projectId")
         if secrets.get("keyFile"):
             try:
@@ -64,14 +68,28 @@ def build_filesystem(config: ConnectorConfig, timeout: float, certs: Certificate
                     "GOOGLE_CLOUD_STORAGE connector: secrets.keyFile must be the JSON key"
                 ) from None
             project = project or token.get("project_id")
-        fs = gcsfs.GCSFileSystem(
-            token=token or "anon", project=project, timeout=timeout, skip_instance_cache=True
+        fs = GCSFileSystem(
+            token=token,
+            project=project or "",
+            endpoint_url=endpoint,
+            requests_timeout=timeout,
+            skip_instance_cache=True,
         )
+        fs.retries = 2
         return Storage(fs, "gs", ("gs://", "gcs://"))
     if t is ConnectorType.AZURE_STORAGE:
         adlfs = require("adlfs", connector_type=t.value, extra="azure")
-        kwargs: dict[str, Any] = {"account_name": cfg.get("accountName"), "skip_instance_cache": True}
-        if secrets.get("accountKey"):
+        account = cfg.get("accountName")
+        kwargs: dict[str, Any] = {"account_name": account, "skip_instance_cache": True}
+        endpoint = cfg.get("endpointUrl")
+        if endpoint and secrets.get("accountKey"):
+            # Azurite or another endpoint: the connection string names the blob endpoint
+            scheme = str(endpoint).split("://", 1)[0]
+            kwargs["connection_string"] = (
+                f"DefaultEndpointsProtocol={scheme};AccountName={account};"
+                f"AccountKey={secrets['accountKey']};BlobEndpoint={endpoint};"
+            )
+        elif secrets.get("accountKey"):
             kwargs["account_key"] = secrets["accountKey"]
         if cfg.get("clientId"):
             kwargs.update(
@@ -79,6 +97,6 @@ def build_filesystem(config: ConnectorConfig, timeout: float, certs: Certificate
                 tenant_id=cfg.get("tenantId"),
                 client_secret=secrets.get("clientSecret"),
             )
-        kwargs["timeout"] = int(timeout)
+        kwargs["connection_timeout"] = int(timeout)
         return Storage(adlfs.AzureBlobFileSystem(**kwargs), "abfs", ("abfs://", "abfss://", "az://"))
     raise ValueError(f"{t.value} is not a storage connector type")
