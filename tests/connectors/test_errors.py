@@ -178,3 +178,34 @@ def test_connect_is_thread_safe_enough(tmp_path) -> None:
     for t in threads:
         t.join()
     assert results == [10] * 4
+
+
+@pytest.mark.skipif(not reachable("127.0.0.1", 3306), reason="no MariaDB on 127.0.0.1:3306")
+def test_short_connect_timeout_does_not_cut_long_queries() -> None:
+    c = create_connector(
+        {"type": "MARIADB", "access_type": "READ_DATA", "config": {**MARIA, "connectTimeout": 1}}
+    )
+    assert int(c.query("SELECT SLEEP(2) AS s").iloc[0, 0]) == 0
+
+
+@pytest.mark.skipif(not reachable("127.0.0.1", 5432), reason="no PostgreSQL on 127.0.0.1:5432")
+def test_postgres_runs_query_in_a_read_only_transaction() -> None:
+    """Side effects the parser cannot see (here nextval) are stopped by the database itself."""
+    import sqlalchemy as sa
+
+    from synth_dagster.connectors import ConnectorError
+
+    seq = unique("seq")
+    engine = sa.create_engine("postgresql+psycopg2://postgres@127.0.0.1:5432/test")
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"CREATE SEQUENCE {seq}")
+    try:
+        c = create_connector({"type": "POSTGRES", "access_type": "READ_DATA", "config": PG})
+        with pytest.raises(ConnectorError, match="read-only transaction"):
+            c.query(f"SELECT nextval('{seq}')")
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql(f"SELECT last_value, is_called FROM {seq}").one() == (1, False)
+    finally:
+        with engine.begin() as conn:
+            conn.exec_driver_sql(f"DROP SEQUENCE {seq}")
+        engine.dispose()
