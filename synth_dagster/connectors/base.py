@@ -23,6 +23,7 @@ from synth_dagster.connectors.errors import (
     LocationNotFoundError,
 )
 from synth_dagster.connectors.frames import DEFAULT_CHUNK_SIZE
+from synth_dagster.connectors.readonly import ensure_read_only
 from synth_dagster.domain.connectors import ConnectorConfig, IfExists
 
 __all__ = ["Connector", "IfExistsLike"]
@@ -161,7 +162,8 @@ class Connector(ABC):
 
         `if_exists`: "fail" (default) raises LocationExistsError, "replace" swaps the old data for
         the new one only once all of it is written, "append" adds rows. `data=None` deletes the
-        location. Returns the number of rows written.
+        location. The index is not written (`reset_index()` first to keep it). Returns the
+        number of rows written.
         """
         self._require_write("write_data")
         if data is None:
@@ -186,8 +188,6 @@ class Connector(ABC):
         ReadOnlyQueryError before anything reaches the database.
         """
         self._require_read("query")
-        from synth_dagster.connectors.readonly import ensure_read_only
-
         statement = ensure_read_only(sql, self.sql_dialect)
         with self._errors("run the query"):
             return self._query(statement)

@@ -304,7 +304,8 @@ class StorageConnector(Connector):
             posixpath.split(path.rstrip("/")) if not self.local else os.path.split(path.rstrip(os.sep))
         )
         tmp = self._join(parent, f"{TMP_MARK}{uuid.uuid4().hex[:12]}-{name}")
-        fs.makedirs(parent, exist_ok=True) if parent else None
+        if self.local and parent:
+            os.makedirs(parent, exist_ok=True)  # object stores have no folders to create
         counter = _Counter()
         try:
             if fmt is None:
