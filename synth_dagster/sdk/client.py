@@ -37,6 +37,7 @@ from synth_dagster.sdk.synthetic import build_config
 log = logging.getLogger(__name__)
 DEFAULT_TABLE_NAME = "data"  # table name of the `train(data=...)` shorthand, as in the reference
 WAIT_INTERVAL = 0.5  # seconds between polls when train()/generate() wait
+MAX_CACHED_MODELS = 8  # loaded generators kept in memory for probe()
 
 __all__ = ["SynthClient", "read_table_file"]
 
@@ -147,12 +148,16 @@ class SynthClient:
         artifact = generator._state["artifact"]
         key = (generator.id, artifact)
         with self._models_lock:
-            if key not in self._models:
+            if key in self._models:
+                self._models[key] = self._models.pop(key)  # most recently used last
+            else:
                 model = self.store.get_dir(
                     f"{generator.paths.artifacts(artifact)}/model",
                     self.store.local_cache("generators", generator.id, artifact),
                 )
                 self._models[key] = TrainedGenerator(model)
+                while len(self._models) > MAX_CACHED_MODELS:
+                    self._models.pop(next(iter(self._models)))
             return self._models[key]
 
     def probe(

@@ -14,6 +14,7 @@ import logging
 import os
 import signal
 import socket
+import threading
 import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ HEARTBEAT_SECONDS = 5.0
 STALE_AFTER_SECONDS = 90.0  # no heartbeat for this long: the worker is gone
 START_TIMEOUT_SECONDS = 180.0  # QUEUED without a worker for this long: it never started
 ACTIVE = {ProgressStatus.QUEUED.value, ProgressStatus.IN_PROGRESS.value}
+_abandon_lock = threading.RLock()
 TERMINAL = {ProgressStatus.DONE.value, ProgressStatus.FAILED.value, ProgressStatus.CANCELED.value}
 SEED_PREFIX = "seed-"  # job input files of seeds for generation
 
@@ -193,20 +195,26 @@ def abandon(
     status: ProgressStatus = ProgressStatus.FAILED,
     stop_worker: Callable[[], object] | None = None,
 ) -> dict[str, Any]:
-    """End a job whose worker is gone (or is being stopped): terminal status, cause in the log, clean-up.
+    """End a job whose worker is gone (or is being stopped): cause in the log, clean-up, terminal status.
 
-    The status is written before `stop_worker` runs, so the watcher of a stopped worker finds the
-    job ended and leaves it alone; clean-up runs after, so the worker cannot write behind it.
+    The status comes last, so whoever sees it also sees the log line and a cleaned-up store. The lock
+    keeps this process's watcher from reporting a worker that `stop_worker` is terminating on purpose.
     """
-    state, changed = finish(store, paths, job_id, status, cause if status is ProgressStatus.FAILED else None)
-    if stop_worker is not None:
-        stop_worker()
-    if changed:
-        log.warning("%s %s: %s", paths.kind.noun, paths.id, cause)
+    with _abandon_lock:
+        state = read_state(store, paths)
+        if state.get("job_id") != job_id or state["status"] in TERMINAL:
+            return state
+        if stop_worker is not None:
+            stop_worker()
         append_log(store, paths, job_id, f"{'ERROR' if status is ProgressStatus.FAILED else 'INFO'} {cause}")
         _close_progress(store, paths, job_id, status, cause)
         clean_up(store, paths, state)
-    return state
+        state, changed = finish(
+            store, paths, job_id, status, cause if status is ProgressStatus.FAILED else None
+        )
+        if changed:
+            log.warning("%s %s: %s", paths.kind.noun, paths.id, cause)
+        return state
 
 
 def clean_up(store: Store, paths: Paths, state: dict[str, Any]) -> None:

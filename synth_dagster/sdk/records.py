@@ -56,6 +56,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 CANCEL_GRACE_SECONDS = 8.0  # how long cancel() waits for the worker to stop by itself
+STATUS_MAX_AGE_SECONDS = 0.5  # a status read longer ago is re-read on access (unless DONE)
 CLAIM_TIMEOUT_SECONDS = 60.0  # a start claim older than this whose job never got queued is stale
 
 
@@ -95,10 +96,13 @@ class JobHandle:
 
     def progress(self) -> JobProgress:
         """The job's progress, with one entry per step (training steps include loss messages)."""
-        self._record._refresh()
+        state = self._record._refresh()
+        status = ProgressStatus(state["status"])
         progress = read_progress(self._record.client.store, self._record.paths)
-        if progress is None:
-            return JobProgress(status=ProgressStatus(self._record._state["status"]), steps=[])
+        if progress is None or progress.id != state.get("job_id"):
+            return JobProgress(id=state.get("job_id"), status=status, steps=[])
+        if status.is_terminal and progress.status is not status:
+            progress.status = status  # the status file is the truth (a job ended by a client)
         return progress
 
     def cancel(self) -> None:
@@ -121,6 +125,7 @@ class _Record:
         self._meta = record
         self.paths = Paths(self.kind, record["id"])
         self._state = state if state is not None else read_state(client.store, self.paths)
+        self._read_at = time.monotonic()
 
     # ------------------------------------------------------------- properties
     @property
@@ -146,7 +151,10 @@ class _Record:
 
     @property
     def _status(self) -> ProgressStatus:
-        if self._state["status"] in ACTIVE:
+        # why: another client or the worker may have moved it on; DONE is final
+        status = self._state["status"]
+        stale = time.monotonic() - self._read_at > STATUS_MAX_AGE_SECONDS
+        if status in ACTIVE or (status != ProgressStatus.DONE.value and stale):
             self._refresh()
         return ProgressStatus(self._state["status"])
 
@@ -176,6 +184,7 @@ class _Record:
     def _refresh(self) -> dict[str, Any]:
         store = self.client.store
         self._state = check_liveness(store, self.paths, read_state(store, self.paths))
+        self._read_at = time.monotonic()
         return self._state
 
     def reload(self) -> _Record:

@@ -23,6 +23,7 @@ from synth_dagster.domain import GeneratorConfig, ProgressStatus
 from synth_dagster.sdk.errors import JobStateError
 from synth_dagster.sdk.jobs import TRAINING, Paths, new_state, now, write_state
 from synth_dagster.sdk.records import Generator, _target
+from synth_dagster.sdk.store import Store
 
 if TYPE_CHECKING:
     from synth_dagster.sdk.client import SynthClient
@@ -85,7 +86,7 @@ def export_generator(generator: Generator, file_path: str | os.PathLike[str] | N
     return target
 
 
-def _read_source(file_path: str | os.PathLike[str]) -> bytes:
+def _read_source(file_path: str | os.PathLike[str], store: Store) -> bytes:
     text = str(file_path)
     if text.startswith(("http://", "https://")):
         with urllib.request.urlopen(text, timeout=60) as response:  # noqa: S310 - user-given URL
@@ -93,6 +94,11 @@ def _read_source(file_path: str | os.PathLike[str]) -> bytes:
     if "://" in text:
         import fsspec
 
+        protocol = text.split("://", 1)[0]
+        protocols = store.fs.protocol if isinstance(store.fs.protocol, tuple) else (store.fs.protocol,)
+        if protocol in protocols:  # same kind of storage as the store: reuse its options (endpoint, keys)
+            with store.fs.open(text, "rb") as fh:
+                return fh.read()
         with fsspec.open(text, "rb") as fh:
             return fh.read()
     path = Path(text).expanduser()
@@ -119,7 +125,7 @@ def import_generator(client: SynthClient, file_path: str | os.PathLike[str]) -> 
     """Import an exported generator as a new, DONE generator of this client's store."""
     from synth_dagster.engine import TrainedGenerator
 
-    payload = _read_source(file_path)
+    payload = _read_source(file_path, client.store)
     try:
         archive = zipfile.ZipFile(io.BytesIO(payload))
     except zipfile.BadZipFile:

@@ -141,14 +141,17 @@ class _Job:
             shutil.rmtree(scratch, ignore_errors=True)
         if status is ProgressStatus.DONE:
             results["artifact"] = self.job_id
-        new_state, changed = finish(self.store, self.paths, self.job_id, status, error, **results)
-        if changed and self.tracker is not None:
+        heartbeat.stopped.set()
+        heartbeat.join(HEARTBEAT_SECONDS)
+        # log, progress and clean-up before the status: whoever sees the end of the job sees all of it
+        if self.tracker is not None:
             self.tracker.log("INFO", f"{self.kind.name} ended with status {status.value}")
             self.tracker.close(status, error)
-        elif changed:
+        elif error:
             append_log(self.store, self.paths, self.job_id, f"ERROR {error}")
-        heartbeat.stopped.set()
-        clean_up(self.store, self.paths, new_state)
+        keep = results.get("artifact", state.get("artifact"))
+        clean_up(self.store, self.paths, {"artifact": keep, "job_id": self.job_id})
+        finish(self.store, self.paths, self.job_id, status, error, **results)
         if not self.store.exists(self.paths.record):  # the record was deleted while the job ran
             self.store.delete(self.paths.directory)
 

@@ -122,10 +122,12 @@ def test_lifecycle_and_two_clients_on_one_store(
     # both start at the same moment on the same generator: exactly one wins
     same = c2.generators.get(g1.id)
     errors: list[Exception] = []
+    winners = []
 
     def start(generator) -> None:
         try:
             generator.training.start()
+            winners.append(generator)
         except JobStateError as exc:
             errors.append(exc)
 
@@ -134,8 +136,13 @@ def test_lifecycle_and_two_clients_on_one_store(
         t.start()
     for t in threads:
         t.join()
-    assert len(errors) == 1, errors
-    assert g1.training_status in (ProgressStatus.QUEUED, ProgressStatus.IN_PROGRESS, ProgressStatus.DONE)
+    assert len(errors) == 1 and len(winners) == 1, errors
+    assert "just started by another client" in str(errors[0])
+    assert winners[0].training_status in (
+        ProgressStatus.QUEUED,
+        ProgressStatus.IN_PROGRESS,
+        ProgressStatus.DONE,
+    )
     g2.training.start()
     with pytest.raises(JobStateError, match="already"):
         g2.training.start()
