@@ -242,7 +242,7 @@ class ConnectorIOManager(dg.ConfigurableIOManager):
                 "ConnectorIOManager loads only outputs of upstream assets"
             )
         connector = self.connector.get_connector()
-        name = self._name(upstream)
+        name = self._name(context)  # an input's asset key is the upstream asset's
         explicit = self._explicit(upstream.definition_metadata)
         tables = self._recorded_tables(context)
         if tables is None and _wants_dict(context):

@@ -70,3 +70,16 @@ def test_every_type_has_keys() -> None:
         assert set(keys) == {"config", "secrets", "ssl"}
     assert "rootCertificate" in connector_keys(ConnectorType.POSTGRES)["ssl"]
     assert "kerberosKeytab" in connector_keys(ConnectorType.HIVE)["secrets"]
+
+
+def test_connectors_layer_does_not_import_dagster() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, synth_dagster.connectors as c\n"
+        "import synth_dagster.connectors.sql.connector, synth_dagster.connectors.storage.connector\n"
+        "import synth_dagster.connectors.snowflake, synth_dagster.connectors.bigquery\n"
+        "assert 'dagster' not in sys.modules, 'connectors imported dagster'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
