@@ -1,12 +1,16 @@
 """The client layer: SynthClient over a store of generators, synthetic datasets and connectors."""
 
+from synth_dagster.domain import ConfigError
+from synth_dagster.engine.errors import EngineInputError
 from synth_dagster.sdk.client import SynthClient
 from synth_dagster.sdk.connectors import Connector
 from synth_dagster.sdk.errors import JobFailedError, JobStateError, NotFoundError, SynthClientError
 from synth_dagster.sdk.records import Generator, SyntheticDataset, TableView
 
 __all__ = [
+    "ConfigError",
     "Connector",
+    "EngineInputError",
     "Generator",
     "JobFailedError",
     "JobStateError",

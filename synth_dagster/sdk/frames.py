@@ -45,8 +45,9 @@ def as_frame(data: Any, what: str) -> pd.DataFrame:
 
 def parquet_bytes(frame: pd.DataFrame, what: str) -> bytes:
     """The frame as Parquet; a column that Arrow cannot store is named with a fix."""
+    frame = frame.reset_index(drop=True).rename(columns=str)  # Parquet needs string column names
     try:
-        return frame.reset_index(drop=True).to_parquet(index=False)
+        return frame.to_parquet(index=False)
     except Exception as exc:  # pyarrow raises several types (ArrowInvalid, ArrowTypeError, ...)
         for column in frame.columns:
             try:

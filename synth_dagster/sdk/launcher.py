@@ -47,6 +47,19 @@ def _get_context() -> multiprocessing.context.BaseContext:
         return _context
 
 
+def ensure_not_bootstrapping() -> None:
+    """Refuse to create or start jobs while a worker process is importing the user's main module.
+
+    why: "spawn" and "forkserver" workers import the main module; a script without an
+    `if __name__ == "__main__":` guard would otherwise create records from inside every worker.
+    """
+    if getattr(multiprocessing.current_process(), "_inheriting", False):
+        raise RuntimeError(
+            "synth_dagster jobs run in worker processes, which import your main module; this script "
+            "creates jobs at import time. Put that code under `if __name__ == '__main__':`"
+        )
+
+
 def launch(store: Store, kind: str, record_id: str, job_id: str) -> None:
     """Start the worker for a job that is QUEUED in the store."""
     from synth_dagster.sdk.worker import run_job

@@ -225,6 +225,7 @@ class _Record:
         raise NotImplementedError
 
     def _start_job(self) -> None:
+        launcher.ensure_not_bootstrapping()
         store = self.client.store
         state = self._refresh()
         status = state["status"]

@@ -11,6 +11,7 @@ import pandas as pd
 
 from synth_dagster.domain import GeneratorConfig, ProgressStatus, SyntheticDatasetConfig
 from synth_dagster.engine.errors import EngineInputError
+from synth_dagster.sdk import launcher
 from synth_dagster.sdk.errors import JobStateError, NotFoundError
 from synth_dagster.sdk.frames import as_frame, write_frame
 from synth_dagster.sdk.jobs import (
@@ -78,6 +79,7 @@ class Generators:
 
     def create(self, config: GeneratorConfig | dict[str, Any]) -> Generator:
         """A NEW generator; DataFrame tables are kept privately in the store until its training has run."""
+        launcher.ensure_not_bootstrapping()
         cfg = (
             config
             if isinstance(config, GeneratorConfig)
@@ -205,6 +207,7 @@ class SyntheticDatasets:
     ) -> SyntheticDataset:
         from synth_dagster.sdk.synthetic import build_config
 
+        launcher.ensure_not_bootstrapping()
         cfg = build_config(generator, config, size, seed, probe=False)
         assert isinstance(cfg, SyntheticDatasetConfig)
         sid = str(uuid.uuid4())

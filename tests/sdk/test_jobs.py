@@ -202,3 +202,16 @@ def test_failed_training_keeps_cause(fresh_client: SynthClient, tmp_path: Path) 
     g = next(iter(fresh_client.generators.list()))
     assert g.training_status is ProgressStatus.FAILED
     assert "Traceback" in g.training.logs(tmp_path).read_text()
+
+
+def test_delete_during_training_cancels_and_removes_everything(
+    fresh_client: SynthClient, diamonds_df: pd.DataFrame, tmp_path: Path
+) -> None:
+    g = fresh_client.train(config=_config("to delete", diamonds_df, LONG), wait=False)
+    wait_for_training_step(g)
+    g.delete()
+    folder = tmp_path / "store" / "generators" / g.id
+    assert not folder.exists()
+    time.sleep(1.5)  # the worker has stopped and did not write anything back
+    assert not folder.exists()
+    assert list(fresh_client.generators.list()) == []

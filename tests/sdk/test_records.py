@@ -146,3 +146,17 @@ def test_progress_of_a_trained_generator(census_generator: Generator) -> None:
     assert codes[:4] == ["PULL_TRAINING_DATA", "ANALYZE_TRAINING_DATA", "ENCODE_TRAINING_DATA", "TRAIN_MODEL"]
     assert codes[-1] == "FINALIZE_TRAINING"
     assert "Generator(" in repr(census_generator) and "training_status=DONE" in repr(census_generator)
+
+
+def test_progress_display_renders(census_generator: Generator) -> None:
+    from synth_dagster.sdk.progress import JobDisplay
+
+    with JobDisplay(True, "Training test") as display:
+        display.update(census_generator.training.progress())
+        display.update(None)
+
+
+def test_frames_with_non_string_column_names(fresh_client: SynthClient) -> None:
+    frame = pd.DataFrame({0: [1, 2, 3], 1: ["a", "b", "c"]})
+    g = fresh_client.generators.create({"name": "ints", "tables": [{"name": "t", "data": frame}]})
+    assert [c.name for c in g.config().tables[0].columns] == ["0", "1"]
