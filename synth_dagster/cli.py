@@ -203,7 +203,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"synth-dagster {args.command}: {exc}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
-        print("interrupted; a running job keeps running (cancel it from Python)", file=sys.stderr)
+        print("interrupted: a job started here cancels itself", file=sys.stderr)
         return 130
     return 0
 

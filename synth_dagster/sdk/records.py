@@ -259,7 +259,11 @@ class _Record:
         )
         write_state(store, self.paths, state)
         self._state = state
-        launcher.launch(store, self.kind.name, self.id, job_id)
+        try:
+            launcher.launch(store, self.kind.name, self.id, job_id)
+        except Exception as exc:
+            self._state = abandon(store, self.paths, job_id, f"could not start the worker process: {exc}")
+            raise
 
     def _claim(self, previous_job: str | None, job_id: str) -> None:
         """Make sure only one client starts the next job (two `start()` calls race for one claim file)."""

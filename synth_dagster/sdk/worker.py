@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import signal
 import tempfile
 import threading
 import time
@@ -99,6 +100,11 @@ class _Job:
         self._check_every = 0.3 if store.is_local else 1.0
 
     # ---------------------------------------------------------------- cancel
+    def interrupt(self, signum: int, frame: object) -> None:
+        """SIGINT (Ctrl-C in the terminal that started the job) cancels the job cleanly."""
+        self._canceled = True
+        self._log("INFO", "interrupted (SIGINT): canceling")
+
     def canceled(self) -> bool:
         """True once the cancel flag exists (checked at most every few hundred ms: it is a store read)."""
         if not self._canceled and time.monotonic() - self._cancel_checked >= self._check_every:
@@ -125,6 +131,9 @@ class _Job:
             self.tracker = self.make_tracker(record)
             logging.getLogger("synth_dagster").addHandler(self.tracker.handler)
             logging.getLogger("synth_dagster").setLevel(logging.INFO)
+            state = read_state(self.store, self.paths)
+            if state.get("job_id") != self.job_id or state["status"] in TERMINAL:
+                raise JobCanceled()  # ended by a client while the worker was starting
             state.update(status=ProgressStatus.IN_PROGRESS.value, started_at=now())
             write_state(self.store, self.paths, state)
             self.tracker.info(f"{self.kind.name} job {self.job_id} started in pid {os.getpid()} on {HOST}")
@@ -380,4 +389,6 @@ def run_job(spec: dict[str, Any]) -> None:
     warnings.simplefilter("default")
     store = Store(spec["store_url"], spec.get("storage_options"))
     job_class = TrainingJob if KINDS[spec["kind"]] is TRAINING else GenerationJob
-    job_class(store, spec["record_id"], spec["job_id"]).run()
+    job = job_class(store, spec["record_id"], spec["job_id"])
+    signal.signal(signal.SIGINT, job.interrupt)
+    job.run()
