@@ -260,6 +260,7 @@ class SqlConnector(Connector):
         specs = specs_of_frame(first)
         tmp = f"{TMP_PREFIX}{uuid.uuid4().hex[:12]}"
         with self.engine.begin() as conn:
+            self._ensure_schema(conn, schema)
             self._table(tmp, schema, specs).create(conn)
         try:
             rows = self._insert(schema, tmp, specs, chain([first], rest))
@@ -268,6 +269,15 @@ class SqlConnector(Connector):
             self._drop_quietly(schema, tmp)
             raise
         return rows
+
+    def _ensure_schema(self, conn: sa.Connection, schema: str | None) -> None:
+        """Create a missing destination schema (a database on MySQL / MariaDB / Hive)."""
+        if schema is None or schema in sa.inspect(conn).get_schema_names():
+            return
+        if self.flavor.type in (ConnectorType.SQLITE, ConnectorType.ORACLE):
+            # SQLite schemas are attached files, Oracle schemas are users: not ours to create
+            raise LocationNotFoundError(f"{self.label}: schema {schema!r} does not exist")
+        conn.execute(sa.schema.CreateSchema(schema))
 
     def _append(self, schema: str | None, table: str, frames: Iterable[pd.DataFrame]) -> int:
         with self.engine.connect() as conn:
