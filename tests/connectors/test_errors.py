@@ -209,3 +209,20 @@ def test_postgres_runs_query_in_a_read_only_transaction() -> None:
         with engine.begin() as conn:
             conn.exec_driver_sql(f"DROP SEQUENCE {seq}")
         engine.dispose()
+
+
+def test_wrong_secret_key_s3(s3_endpoint: str, monkeypatch) -> None:
+    """moto checks signatures once its auth is on: an unknown key pair is refused."""
+    from moto import settings
+
+    monkeypatch.setattr(settings, "INITIAL_NO_AUTH_ACTION_COUNT", 0)
+    c = create_connector(
+        {
+            "type": "S3_STORAGE",
+            "config": {"accessKey": "AKIAUNKNOWN000000000", "endpointUrl": s3_endpoint, "connectTimeout": 2},
+            "secrets": {"secretKey": SECRET},
+        }
+    )
+    with pytest.raises(ConnectorAuthError) as info:
+        c.test_connection()
+    assert SECRET not in _full_text(info.value)
