@@ -146,6 +146,9 @@ def build_definitions(base: Path | None = None) -> dg.Definitions:
         ],
         schedules=[build_regeneration_schedule(flights, "0 6 * * 1")],
         resources=_resources(base),
+        # one process for all steps: the demo's steps are small, and training already runs in the
+        # sdk's own worker process, so a process per step would only add start-up time
+        executor=dg.in_process_executor,
     )
 
 

@@ -109,10 +109,10 @@ def evaluate_checks(
             )
             prefix = f"{table}/" if several else ""
             if value is not None:
-                metadata[f"{prefix}value"] = dg.MetadataValue.float(value)
+                metadata[f"{prefix}value"] = dg.MetadataValue.float(round(value, 4))
             if reference is not None:
                 label = "holdout_reference" if name == IMS_CHECK else "threshold"
-                metadata[f"{prefix}{label}"] = dg.MetadataValue.float(reference)
+                metadata[f"{prefix}{label}"] = dg.MetadataValue.float(round(reference, 4))
             if passed is None:
                 missing.append(table)
             else:

@@ -1,9 +1,10 @@
 """Running sdk jobs from a Dagster step: progress into the run log, clear failures, cancellation.
 
-Training goes through the client's public job API (`train(wait=False)`, then
-`generator.training.progress()` / `.wait()` / `.cancel()`): the step polls the job, writes at most
-one progress line per interval, and cancels the job if Dagster stops the run. Clients without the
-job API (the first sdk) train in-process with an engine progress callback instead.
+Training goes through the client's public job API (`train(start=False)`, then
+`generator.training.start()` / `.progress()` / `.wait()` / `.cancel()`): the job runs in the sdk's
+worker process, the step polls it, writes at most one progress line per interval (each line is a
+stored event in Dagster, so per-step lines would flood the run log), and cancels the job if Dagster
+stops the run.
 """
 
 from __future__ import annotations
@@ -13,14 +14,13 @@ from collections.abc import Callable
 from typing import Any
 
 import dagster as dg
-import pandas as pd
 
 from synth_dagster.domain import GeneratorConfig, JobProgress, ProgressStatus
-from synth_dagster.integration.progress import ThrottledProgress
 from synth_dagster.sdk import Generator, SynthClient
 
-__all__ = ["describe_job", "train_generator"]
+__all__ = ["DEFAULT_INTERVAL_SECONDS", "describe_job", "run_training_job", "train_generator"]
 
+DEFAULT_INTERVAL_SECONDS = 5.0  # at most one progress line per interval
 POLL_SECONDS = 0.5  # how often the step looks at the job; lines are throttled separately
 
 
@@ -53,35 +53,43 @@ def describe_job(progress: JobProgress) -> str | None:
 def train_generator(
     client: SynthClient,
     config: GeneratorConfig,
-    frames: dict[str, pd.DataFrame],
     name: str,
     log: Callable[[str], None],
     interval: float,
 ) -> Generator:
-    """Train and return the generator (DONE), or raise dg.Failure with the engine's message."""
+    """Train and return the generator (DONE), or raise dg.Failure with the engine's message.
+
+    `config` carries the source frames (`tables[i].data`); the sdk hands them to its worker.
+    """
     try:
         generator = client.train(config=config, name=name, start=False, progress_bar=False)
     except Exception as exc:
         raise _failure(name, exc) from exc
-    if hasattr(generator, "training"):
-        return _run_job(generator, name, log, interval)
-    return _run_in_process(client, generator, frames, name, log, interval)
+    return run_training_job(generator, name, log, interval)
 
 
-def _run_job(generator: Generator, name: str, log: Callable[[str], None], interval: float) -> Generator:
+def run_training_job(
+    generator: Generator,
+    name: str,
+    log: Callable[[str], None],
+    interval: float,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Generator:
+    """Start the generator's training job and follow it until it ends."""
     handle = generator.training
     try:
         handle.start()
         last_line: str | None = None
-        last_time = 0.0
+        last_time: float | None = None
         while not generator.training_status.is_terminal:
-            now = time.monotonic()
-            if now - last_time >= interval:
+            now = clock()
+            if last_time is None or now - last_time >= interval:
                 line = describe_job(handle.progress())
                 if line and line != last_line:
                     log(f"[{name}] {line}")
                     last_line, last_time = line, now
-            time.sleep(POLL_SECONDS)
+            sleep(POLL_SECONDS)
         handle.wait(progress_bar=False)  # raises with the job's error if it FAILED
     except BaseException as exc:
         if not generator.training_status.is_terminal:
@@ -93,25 +101,6 @@ def _run_job(generator: Generator, name: str, log: Callable[[str], None], interv
     if generator.training_status != ProgressStatus.DONE:
         raise dg.Failure(description=f"Training generator {name!r} ended {generator.training_status.value}")
     generator.reload()
-    return generator
-
-
-def _run_in_process(
-    client: SynthClient,
-    generator: Generator,
-    frames: dict[str, pd.DataFrame],
-    name: str,
-    log: Callable[[str], None],
-    interval: float,
-) -> Generator:
-    """The first sdk's path: train in this process with a throttled engine callback."""
-    try:
-        client._run_training(
-            generator, frames, False, on_progress=ThrottledProgress(log, f"[{name}] ", interval)
-        )
-        generator.reload()
-    except Exception as exc:
-        raise _failure(name, exc) from exc
     return generator
 
 

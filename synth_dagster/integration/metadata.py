@@ -83,21 +83,25 @@ def _markdown(generator: Generator, figures: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def _r(value: float) -> dg.MetadataValue:
+    return dg.MetadataValue.float(round(float(value), 4))  # 4 decimals: what a reader compares
+
+
 def _metric_entries(prefix: str, metrics: ModelMetrics | None) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if metrics is None:
         return out
     acc, dist = metrics.accuracy, metrics.distances
     if acc and acc.overall is not None:
-        out[f"{prefix}{ACCURACY}"] = dg.MetadataValue.float(acc.overall)
+        out[f"{prefix}{ACCURACY}"] = _r(acc.overall)
     if acc and acc.overall_max is not None:
-        out[f"{prefix}{ACCURACY_MAX}"] = dg.MetadataValue.float(acc.overall_max)
+        out[f"{prefix}{ACCURACY_MAX}"] = _r(acc.overall_max)
     if dist and dist.dcr_share is not None:
-        out[f"{prefix}{DCR_SHARE}"] = dg.MetadataValue.float(dist.dcr_share)
+        out[f"{prefix}{DCR_SHARE}"] = _r(dist.dcr_share)
     if dist and dist.ims_training is not None:
-        out[f"{prefix}identical_match_share"] = dg.MetadataValue.float(dist.ims_training)
+        out[f"{prefix}ims_training"] = _r(dist.ims_training)
     if dist and dist.ims_trn_hol is not None:
-        out[f"{prefix}identical_match_share_holdout_reference"] = dg.MetadataValue.float(dist.ims_trn_hol)
+        out[f"{prefix}ims_trn_hol"] = _r(dist.ims_trn_hol)
     return out
 
 
@@ -109,12 +113,8 @@ def generator_metadata(client: SynthClient, generator: Generator, checks_passed:
     """
     figures = table_figures(generator)
     several = len(figures) > 1
-    out: dict[str, Any] = {
-        GENERATOR_ID: dg.MetadataValue.text(generator.id),
-        "generator_name": dg.MetadataValue.text(generator.name or ""),
-        "store": dg.MetadataValue.text(client.store.url),
-        CHECKS_PASSED: dg.MetadataValue.bool(checks_passed),
-    }
+    # insertion order is the UI's order: headline figures first, identifiers last
+    out: dict[str, Any] = {}
     if figures:
         out.update(_metric_entries("", figures[0]["metrics"]))
     total_seconds = sum(float(t["summary"].get("seconds") or 0.0) for t in figures)
@@ -137,6 +137,10 @@ def generator_metadata(client: SynthClient, generator: Generator, checks_passed:
             path, url = report_locations(client, t["report"])
             out[f"{prefix}model_report"] = dg.MetadataValue.path(path)
             out[f"{prefix}model_report_url"] = dg.MetadataValue.url(url)
+    out[GENERATOR_ID] = dg.MetadataValue.text(generator.id)
+    out["generator_name"] = dg.MetadataValue.text(generator.name or "")
+    out["store"] = dg.MetadataValue.text(client.store.url)
+    out[CHECKS_PASSED] = dg.MetadataValue.bool(checks_passed)
     out["summary"] = dg.MetadataValue.md(_markdown(generator, figures))
     return out
 

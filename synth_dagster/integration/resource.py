@@ -19,8 +19,7 @@ from synth_dagster.domain import ModelMetrics
 from synth_dagster.integration import metadata as md
 from synth_dagster.integration.checks import evaluate_checks
 from synth_dagster.integration.declaration import SyntheticData
-from synth_dagster.integration.jobs import train_generator
-from synth_dagster.integration.progress import DEFAULT_INTERVAL_SECONDS
+from synth_dagster.integration.jobs import DEFAULT_INTERVAL_SECONDS, train_generator
 from synth_dagster.integration.runconfig import GenerateRunConfig, TrainRunConfig
 from synth_dagster.integration.translator import ROLE_KEY, TABLE_KEY
 from synth_dagster.sdk import Generator, SynthClient
@@ -120,7 +119,7 @@ class SynthResource(dg.ConfigurableResource):
         )
         started = time.monotonic()
         generator = train_generator(
-            client, gen_config, frames, declaration.name, context.log.info, self.log_interval_seconds
+            client, gen_config, declaration.name, context.log.info, self.log_interval_seconds
         )
         context.log.info(
             f"generator {generator.id} trained in {time.monotonic() - started:.0f}s; "

@@ -6,8 +6,8 @@ import dagster as dg
 import pandas as pd
 import pytest
 
+from synth_dagster.domain import JobProgress, ProgressStatus
 from synth_dagster.domain.errors import ConfigError
-from synth_dagster.engine.progress import EngineProgress
 from synth_dagster.integration import (
     ParquetIOManager,
     QualityChecks,
@@ -18,7 +18,7 @@ from synth_dagster.integration import (
     SynthTranslator,
     build_synthetic_data_assets,
 )
-from synth_dagster.integration.progress import ThrottledProgress
+from synth_dagster.integration.jobs import run_training_job
 
 
 def _shop(**kwargs) -> SyntheticData:
@@ -162,15 +162,68 @@ def test_resource_secrets_and_device(monkeypatch, tmp_path) -> None:
         SynthResource(device="tpu").resolved_device()
 
 
-def test_progress_is_throttled() -> None:
+class _FakeJob:
+    """A training job that advances one epoch per poll (stands in for the sdk's JobHandle)."""
+
+    def __init__(self, polls: int, interrupt_at: int | None = None) -> None:
+        self.polls, self.interrupt_at, self.seen = polls, interrupt_at, 0
+        self.canceled = False
+        self.training = self
+
+    @property
+    def training_status(self) -> ProgressStatus:
+        if self.canceled:
+            return ProgressStatus.CANCELED
+        return ProgressStatus.DONE if self.seen >= self.polls else ProgressStatus.IN_PROGRESS
+
+    def start(self) -> None: ...
+
+    def progress(self) -> JobProgress:
+        return JobProgress.model_validate(
+            {
+                "status": "IN_PROGRESS",
+                "steps": [
+                    {
+                        "step_code": "TRAIN_MODEL",
+                        "model_label": "t:tabular",
+                        "status": "IN_PROGRESS",
+                        "progress": {"value": self.seen, "max": self.polls},
+                        "messages": [{"epoch": self.seen, "loss": 1.23456}],
+                    },
+                ],
+            }
+        )
+
+    def wait(self, progress_bar: bool) -> None: ...
+
+    def cancel(self) -> None:
+        self.canceled = True
+
+    def reload(self) -> None: ...
+
+    def logs(self, file_path):
+        raise FileNotFoundError
+
+
+def test_training_progress_is_throttled_and_cancelled_with_the_run() -> None:
     now = [0.0]
     lines: list[str] = []
-    progress = ThrottledProgress(lines.append, "[t] ", interval=5.0, clock=lambda: now[0])
-    for i in range(100):  # 100 events over 20 seconds
-        now[0] = i * 0.2
-        progress(EngineProgress("TRAIN_MODEL", i, 100, f"epoch {i}", epoch=i / 10, loss=1.0))
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+        job.seen += 1
+        if job.interrupt_at is not None and job.seen >= job.interrupt_at:
+            raise KeyboardInterrupt  # what Dagster's run termination looks like inside the step
+
+    job = _FakeJob(polls=40)  # 40 polls of 0.5 s: 20 s of training
+    run_training_job(job, "t", lines.append, interval=5.0, clock=lambda: now[0], sleep=sleep)  # type: ignore[arg-type]
     assert len(lines) == 4  # t = 0, 5, 10, 15
-    assert lines[0] == "[t] TRAIN_MODEL 0% - epoch 0"
+    assert lines[0] == "[t] t:tabular TRAIN_MODEL 0% (step 1/1) epoch 0 loss 1.235"
+
+    job = _FakeJob(polls=40, interrupt_at=3)
+    with pytest.raises(KeyboardInterrupt):
+        run_training_job(job, "t", lines.append, interval=5.0, clock=lambda: now[0], sleep=sleep)  # type: ignore[arg-type]
+    assert job.canceled  # no worker keeps training for a run that is gone
 
 
 def test_demo_definitions_load(tmp_path) -> None:
