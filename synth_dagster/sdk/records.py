@@ -55,7 +55,7 @@ if TYPE_CHECKING:
     from synth_dagster.sdk.client import SynthClient
 
 log = logging.getLogger(__name__)
-CANCEL_GRACE_SECONDS = 8.0  # how long cancel() waits for the worker to stop by itself
+CANCEL_GRACE_SECONDS = 6.0  # how long cancel() waits for the worker to stop by itself
 STATUS_MAX_AGE_SECONDS = 0.5  # a status read longer ago is re-read on access (unless DONE)
 CLAIM_TIMEOUT_SECONDS = 60.0  # a start claim older than this whose job never got queued is stale
 

@@ -141,7 +141,7 @@ class JobTracker:
         step.status = ProgressStatus.IN_PROGRESS
         step.start_date = dt.datetime.now(dt.UTC)
         self.log("INFO", f"{step.model_label + ' ' if step.model_label else ''}{code.value} started")
-        self.flush()
+        self.flush(force=True)  # step changes are rare and worth showing at once
 
     def advance(self, code: StepCode, table: str | None, value: float, maximum: float) -> None:
         self.begin(code, table)

@@ -229,3 +229,26 @@ def test_ctrl_c_in_the_worker_cancels_the_job(fresh_client: SynthClient, diamond
         "interrupted (SIGINT)"
         in fresh_client.store.read_bytes(Paths(TRAINING, g.id).log(g._state["job_id"])).decode()
     )
+
+
+def test_cancel_generation(client: SynthClient, census_generator) -> None:
+    """The engine samples a large table in one go, without a stop hook: cancel() terminates the worker."""
+    sd = client.generate(census_generator, size=1_000_000, wait=False)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        steps = sd.generation.progress().steps or []
+        if any(
+            s.step_code is StepCode.GENERATE_DATA and s.status is ProgressStatus.IN_PROGRESS for s in steps
+        ):
+            break
+        time.sleep(0.05)
+    started = time.monotonic()
+    sd.generation.cancel()
+    latency = time.monotonic() - started
+    print(f"generation cancel latency: {latency:.2f} s")
+    assert latency < 10
+    assert sd.generation_status is ProgressStatus.CANCELED
+    with pytest.raises(JobStateError, match="CANCELED"):
+        sd.data()
+    assert client.store.find(f"{sd.directory}/artifacts") == []
+    assert client.store.find(f"{sd.directory}/job") == ["claim-none"]
