@@ -70,6 +70,10 @@ class TableView:
         self.columns: list[str] = data.get("columns", [])
         self.primary_key: str | None = data.get("primary_key")
         self.encodings: dict[str, str] = data.get("encodings") or {}
+        # training figures (rows, epochs, seconds, stop reason, model size); empty for datasets
+        self.summary: dict[str, Any] = dict(data.get("summary") or {})
+        # the HTML report's path relative to the store root (see `client.store.path`), if any
+        self.report: str | None = data.get("report")
         self.tabular_model_metrics: ModelMetrics | None = (
             ModelMetrics.model_validate(data["tabular_model_metrics"])
             if data.get("tabular_model_metrics")

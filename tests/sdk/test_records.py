@@ -146,6 +146,9 @@ def test_progress_of_a_trained_generator(census_generator: Generator) -> None:
     assert codes[:4] == ["PULL_TRAINING_DATA", "ANALYZE_TRAINING_DATA", "ENCODE_TRAINING_DATA", "TRAIN_MODEL"]
     assert codes[-1] == "FINALIZE_TRAINING"
     assert "Generator(" in repr(census_generator) and "training_status=DONE" in repr(census_generator)
+    table = census_generator.tables[0]
+    assert table.summary["epochs"] > 0 and table.summary["rows"] == table.total_rows
+    assert table.report and table.report.endswith("census-model-report.html")
 
 
 def test_progress_display_renders(census_generator: Generator) -> None:
