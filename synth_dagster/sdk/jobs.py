@@ -12,12 +12,15 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import shutil
 import signal
 import socket
+import tempfile
 import threading
 import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from synth_dagster.domain import JobProgress, ProgressStatus
@@ -43,6 +46,11 @@ def age_seconds(timestamp: str | None) -> float:
     if not timestamp:
         return float("inf")
     return (dt.datetime.now(dt.UTC) - dt.datetime.fromisoformat(timestamp)).total_seconds()
+
+
+def scratch_dir(job_id: str) -> Path:
+    """The worker's local working folder for a job (on the worker's machine)."""
+    return Path(tempfile.gettempdir()) / "synth-dagster-jobs" / job_id
 
 
 def table_file(name: str) -> str:
@@ -209,6 +217,7 @@ def abandon(
         append_log(store, paths, job_id, f"{'ERROR' if status is ProgressStatus.FAILED else 'INFO'} {cause}")
         _close_progress(store, paths, job_id, status, cause)
         clean_up(store, paths, state)
+        shutil.rmtree(scratch_dir(job_id), ignore_errors=True)  # a dead worker on this machine left it
         state, changed = finish(
             store, paths, job_id, status, cause if status is ProgressStatus.FAILED else None
         )

@@ -11,7 +11,6 @@ import logging
 import os
 import shutil
 import signal
-import tempfile
 import threading
 import time
 import traceback
@@ -47,6 +46,7 @@ from synth_dagster.sdk.jobs import (
     now,
     process_start_ticks,
     read_state,
+    scratch_dir,
     table_file,
     write_state,
 )
@@ -125,7 +125,8 @@ class _Job:
         heartbeat.beat()
         heartbeat.start()
         status, error, results = ProgressStatus.DONE, None, {}
-        scratch = Path(tempfile.mkdtemp(prefix=f"synth-dagster-{self.job_id[:8]}-"))
+        scratch = scratch_dir(self.job_id)
+        scratch.mkdir(parents=True, exist_ok=True)
         try:
             record = self.store.read_json(self.paths.record)
             self.tracker = self.make_tracker(record)

@@ -17,7 +17,7 @@ from sdk_helpers import FAST, leftovers, wait_for_training_step
 
 from synth_dagster.domain import ProgressStatus, StepCode
 from synth_dagster.sdk import JobFailedError, JobStateError, SynthClient
-from synth_dagster.sdk.jobs import HOST, TRAINING, Paths, now, write_state
+from synth_dagster.sdk.jobs import HOST, TRAINING, Paths, now, scratch_dir, write_state
 
 LONG = {"max_epochs": 10_000, "model": "MOSTLY_AI/Small", "enable_model_report": False}
 
@@ -77,6 +77,7 @@ def test_killed_worker_is_failed_with_cause_in_logs(
     failed = [s for s in g.training.progress().steps or [] if s.status is ProgressStatus.FAILED]
     assert [s.step_code for s in failed] == [StepCode.TRAIN_MODEL]
     _job_files_gone(tmp_path / "store", g.id)
+    assert not scratch_dir(g._state["job_id"]).exists(), "the dead worker's local scratch folder is removed"
     # a reader in another client sees the same
     other = SynthClient(tmp_path / "store", quiet=True)
     assert other.generators.get(g.id).training_status is ProgressStatus.FAILED
