@@ -96,7 +96,8 @@ def synth_generator_assets(
 ) -> Callable[[Callable[..., Any]], dg.AssetsDefinition]:
     """A multi-asset that trains the declaration's generator: the generator asset, its model report
     asset and the quality checks. Upstream source assets arrive as keyword inputs named
-    `SyntheticData.input_name(table)`; take them with `**sources`."""
+    `SyntheticData.input_name(table)`; take them with `**sources`. Connector sources need their
+    `ConnectorResource`s: take them as parameters too, or list them in `required_resource_keys`."""
     translator = translator or SynthTranslator()
     specs = _specs(declaration, translator)
     source_keys = [t.asset_key for t in declaration.tables if t.asset_key is not None]
@@ -114,8 +115,8 @@ def synth_generator_assets(
         specs=out,
         ins=ins,
         check_specs=check_specs(declaration.checks, generator.key),
-        required_resource_keys={t.connector for t in declaration.tables if t.connector}
-        | set(required_resource_keys or ()),
+        # None when empty: Dagster refuses keys here *and* resource parameters on the function
+        required_resource_keys=set(required_resource_keys) if required_resource_keys else None,
         op_tags=op_tags,
         pool=pool,
         retry_policy=retry_policy,
@@ -134,7 +135,8 @@ def synthetic_dataset_assets(
     required_resource_keys: AbstractSet[str] | None = None,
 ) -> Callable[[Callable[..., Any]], dg.AssetsDefinition]:
     """A multi-asset that samples the synthetic dataset: one asset per synthetic table (stored by
-    `io_manager_key`, or delivered to `destination`) and the data report asset."""
+    `io_manager_key`, or delivered to `destination`) and the data report asset. A destination needs
+    its `ConnectorResource`: take it as a parameter, or list it in `required_resource_keys`."""
     translator = translator or SynthTranslator()
     specs = _specs(declaration, translator)
     generator_key = specs["generator"].key
@@ -147,11 +149,10 @@ def synthetic_dataset_assets(
         out.append(spec)
     if specs["data_report"] is not None:
         out.append(specs["data_report"].replace_attributes(deps=[s.key for s in out]))
-    resource_keys = {declaration.destination.connector} if declaration.destination else set()
     return dg.multi_asset(
         name=name or _op_name(declaration, "generate"),
         specs=out,
-        required_resource_keys=resource_keys | set(required_resource_keys or ()),
+        required_resource_keys=set(required_resource_keys) if required_resource_keys else None,
         op_tags=op_tags,
         pool=pool,
         retry_policy=retry_policy,
@@ -235,8 +236,8 @@ def build_synthetic_data_assets(
     translator = translator or SynthTranslator()
     resource_key = declaration.resource_key
 
-    # the bodies look the resource up by key, so the ops must declare it
-    needs = {resource_key}
+    # the bodies look resources up by key (the SynthResource and any connectors), so the ops declare them
+    needs = {resource_key, *declaration.connector_keys()}
 
     @synth_generator_assets(declaration=declaration, translator=translator, required_resource_keys=needs)
     def _train(context: dg.AssetExecutionContext, config: TrainRunConfig, **sources: Any):

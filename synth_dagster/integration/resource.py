@@ -182,7 +182,7 @@ class SynthResource(dg.ConfigurableResource):
         frames: dict[str, pd.DataFrame] = dataset.data(return_type="dict")  # type: ignore[assignment]
         records = {t.name: getattr(t, "_data", {}) or {} for t in dataset.tables}
         destination = declaration.destination
-        connector = getattr(context.resources, destination.connector) if destination else None
+        connector = _resource(context, destination.connector) if destination else None
         for key, table in keys["synthetic_table"]:
             frame = frames[table]
             metrics = _metrics(records.get(table, {}).get("tabular_model_metrics"))
@@ -220,6 +220,17 @@ def _keys_by_role(context: dg.AssetExecutionContext) -> dict[str, list[tuple[dg.
     return out
 
 
+def _resource(context: dg.AssetExecutionContext, key: str) -> Any:
+    if not hasattr(context.resources, key):
+        raise dg.Failure(
+            description=(
+                f"this step needs the resource {key!r} (a ConnectorResource): add `{key}: ConnectorResource` "
+                "to the decorated function's parameters, or pass required_resource_keys"
+            )
+        )
+    return getattr(context.resources, key)
+
+
 def _is_blocking(context: dg.AssetExecutionContext, result: dg.AssetCheckResult) -> bool:
     for spec in context.assets_def.check_specs:
         if spec.name == result.check_name:
@@ -253,7 +264,7 @@ def _source_frames(
                 )
             frame = value if table.limit is None else value.head(table.limit)
         else:
-            resource = getattr(context.resources, str(table.connector))
+            resource = _resource(context, str(table.connector))
             # read_training_data: allowed for READ_PROTECTED connectors too; rows are never shown
             frame = resource.read_training_data(str(table.location), limit=table.limit)
             context.log.info(f"read {len(frame)} rows of {table.name} from {table.location}")

@@ -160,3 +160,42 @@ def test_generation_without_a_generator_says_so(tmp_path, flights_frame) -> None
         result = f.materialize(selection=f.synth.generation_keys, raise_on_error=False)
     assert not result.success
     assert "materialize flights_generator first" in failure_text(result)
+
+
+def test_two_tables_from_two_upstream_assets(tmp_path, flights_frame) -> None:
+    @dg.asset
+    def jfk() -> pd.DataFrame:
+        return flights_frame[flights_frame.origin == "JFK"].drop(columns="origin")
+
+    @dg.asset
+    def lga() -> pd.DataFrame:
+        return flights_frame[flights_frame.origin == "LGA"].drop(columns=["origin", "dest"])
+
+    synth = build_synthetic_data_assets(
+        SyntheticData(
+            name="airports",
+            tables=[SourceTable("jfk", asset="jfk"), SourceTable("lga", asset="lga")],
+            model=FAST_MODEL,
+            size={"jfk": 20, "lga": 30},
+            checks=QualityChecks(min_accuracy=0.1, max_dcr_share=1.0, ims_tolerance=1.0),
+            reports=False,
+        )
+    )
+    resources = {
+        "synth": SynthResource(local_dir=str(tmp_path / "store")),
+        "io_manager": ParquetIOManager(base_path=str(tmp_path / "out")),
+    }
+    op = synth.generation_op_name
+    result = dg.materialize(
+        [jfk, lga, *synth],
+        resources=resources,
+        run_config={"ops": {op: {"config": {"table_sizes": {"lga": 12}}}}},
+    )
+    meta = metadata_of(result, "airports_generator")
+    assert meta["jfk/rows"] == int((flights_frame.origin == "JFK").sum())
+    assert meta["lga/columns"] == 6 and "jfk/accuracy" in meta and "lga/dcr_share" in meta
+    assert metadata_of(result, "airports_jfk_synthetic")["dagster/row_count"] == 20
+    assert metadata_of(result, "airports_lga_synthetic")["dagster/row_count"] == 12  # run config wins
+    checks = result.get_asset_check_evaluations()
+    assert {c.check_name for c in checks} == {"accuracy", "dcr_share", "identical_matches"}
+    assert {"jfk/value", "lga/value"} <= set(next(c for c in checks if c.check_name == "accuracy").metadata)
