@@ -123,7 +123,7 @@ class SynthResource(dg.ConfigurableResource):
         )
         context.log.info(
             f"generator {generator.id} trained in {time.monotonic() - started:.0f}s; "
-            f"accuracy {generator.accuracy if generator.accuracy is not None else 'n/a'}"
+            f"accuracy {'n/a' if generator.accuracy is None else f'{generator.accuracy:.3f}'}"
         )
         metrics = _metrics_by_table(generator)
         check_results = evaluate_checks(declaration.checks, generator_key, metrics)
