@@ -43,14 +43,12 @@ def table_figures(generator: Generator) -> list[dict[str, Any]]:
     """Per table: name, summary (rows, columns, epochs, seconds, model size, ...), metrics, report."""
     figures = []
     for view in generator.tables:
-        # the training summary and report path are not (yet) public TableView attributes
-        data: dict[str, Any] = getattr(view, "_data", {}) or {}
         figures.append(
             {
                 "name": view.name,
-                "summary": dict(data.get("summary") or {}),
+                "summary": dict(view.summary),
                 "metrics": view.tabular_model_metrics,
-                "report": data.get("report"),
+                "report": view.report,
             }
         )
     return figures

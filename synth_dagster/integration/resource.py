@@ -180,12 +180,12 @@ class SynthResource(dg.ConfigurableResource):
                 metadata={md.GENERATOR_ID: dg.MetadataValue.text(generator_id)},
             ) from exc
         frames: dict[str, pd.DataFrame] = dataset.data(return_type="dict")  # type: ignore[assignment]
-        records = {t.name: getattr(t, "_data", {}) or {} for t in dataset.tables}
+        views = {t.name: t for t in dataset.tables}
         destination = declaration.destination
         connector = _resource(context, destination.connector) if destination else None
         for key, table in keys["synthetic_table"]:
             frame = frames[table]
-            metrics = _metrics(records.get(table, {}).get("tabular_model_metrics"))
+            metrics = views[table].tabular_model_metrics if table in views else None
             location = None
             if destination is not None and connector is not None:
                 location = destination.location_of(table, declaration.name)
@@ -197,7 +197,7 @@ class SynthResource(dg.ConfigurableResource):
             else:
                 yield dg.MaterializeResult(asset_key=key, metadata=meta, value=frame)
         for key, _ in keys.get("data_report", []):
-            reports = {name: r.get("report") for name, r in records.items()}
+            reports = {name: view.report for name, view in views.items()}
             yield dg.MaterializeResult(
                 asset_key=key,
                 metadata={
@@ -270,10 +270,6 @@ def _source_frames(
             context.log.info(f"read {len(frame)} rows of {table.name} from {table.location}")
         frames[table.name] = frame
     return frames
-
-
-def _metrics(data: Any) -> ModelMetrics | None:
-    return ModelMetrics.model_validate(data) if data else None
 
 
 def _metrics_by_table(generator: Generator) -> dict[str, ModelMetrics | None]:
