@@ -1,4 +1,6 @@
-# Two entry points, both self-contained on a fresh machine (see README.md).
+# Two entry points, both self-contained on a fresh machine (see README.md):
+#   make demo   installs the package and materializes the demo code location
+#   make test   installs the package with its test tools and runs the suite
 PY ?= python3.11
 VENV ?= .venv
 BIN = $(VENV)/bin
@@ -12,10 +14,15 @@ install: $(BIN)/python
 	$(BIN)/pip install -q torch==2.13.0
 	$(BIN)/pip install -q -e '.[test]'
 
+# Browsers and emulators the tests drive: Debian's chromium + chromedriver (report and UI tests) and
+# Azurite from the npm registry (Azure storage). Best effort: their tests skip, saying why, without them.
+test-tools:
+	@bash .ci/test-tools
+
 demo: install
 	$(BIN)/python -m synth_dagster.demo
 
-test: install
+test: install test-tools
 	$(BIN)/python -m pytest -q
 
-.PHONY: install demo test
+.PHONY: install test-tools demo test

@@ -165,7 +165,7 @@ def train_model(
         )
         if val < best_loss:
             best_loss, best_state = val, copy.deepcopy(model.state_dict())
-        if val < progress_loss - abs(progress_loss) * MIN_RELATIVE_IMPROVEMENT:
+        if math.isinf(progress_loss) or val < progress_loss - abs(progress_loss) * MIN_RELATIVE_IMPROVEMENT:
             progress_loss, bad_epochs = val, 0
         else:
             bad_epochs += 1
