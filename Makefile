@@ -9,9 +9,12 @@ $(BIN)/python:
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 
-install: $(BIN)/python
-	# torch first: the pinned CPU build lies on this machine's disk; anything looser pulls CUDA.
+# torch first: the pinned CPU build lies on this machine's disk; anything looser pulls CUDA.
+install-core: $(BIN)/python
 	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e .
+
+install: install-core
 	$(BIN)/pip install -q -e '.[test]'
 
 # Browsers and emulators the tests drive: Debian's chromium + chromedriver (report and UI tests) and
@@ -19,10 +22,10 @@ install: $(BIN)/python
 test-tools:
 	@bash .ci/test-tools
 
-demo: install
+demo: install-core
 	$(BIN)/python -m synth_dagster.demo
 
 test: install test-tools
 	$(BIN)/python -m pytest -q
 
-.PHONY: install test-tools demo test
+.PHONY: install-core install test-tools demo test

@@ -5,7 +5,9 @@
 Each table is shuffled with random_state=1; the first half trains, the second half is the holdout.
 Default engine settings. Prints one table: rows, columns, training seconds, generated rows per
 second, peak memory, accuracy (overall, uni-, bi-, trivariate, with the holdout reference) and the
-DCR share, as `synth_dagster.qa` defines them (the reference's definitions).
+DCR share, as `synth_dagster.qa` defines them (the reference's definitions). Two overall figures:
+"u/b/t", the mean of uni-, bi- and trivariate accuracy (the figure the reference engine's 0.934 is),
+and "u/b", `Accuracy.overall` as the reference docs define it for flat tables.
 """
 
 from __future__ import annotations
@@ -42,9 +44,14 @@ def bench(name: str, model_size: str) -> dict[str, str]:
     t0 = time.perf_counter()
     generator = FlatGenerator.fit(training, FlatOptions(model_size=model_size, random_state=1))
     train_s = time.perf_counter() - t0
+    # Generation speed on at least 100,000 rows (a short run is dominated by timer noise); the
+    # metrics use the first len(training) of them, as many as the training rows.
+    n_generate = max(len(training), 100_000)
+    generator.sample(GenerationRequest(size=1_000, random_state=3))  # warm-up: lazy initialisation
     t1 = time.perf_counter()
-    synthetic = generator.sample(GenerationRequest(size=len(training), random_state=2))
+    generated = generator.sample(GenerationRequest(size=n_generate, random_state=2))
     gen_s = time.perf_counter() - t1
+    synthetic = generated.iloc[: len(training)].reset_index(drop=True)
     metrics = evaluate(synthetic=synthetic, training=training, holdout=holdout)
     acc, dist = metrics.accuracy, metrics.distances
     assert acc is not None and dist is not None
@@ -55,9 +62,12 @@ def bench(name: str, model_size: str) -> dict[str, str]:
         "cols": str(training.shape[1]),
         "train s": f"{train_s:.1f}",
         "epochs": f"{epochs:.1f}",
-        "gen rows/s": f"{len(synthetic) / gen_s:,.0f}",
+        "gen rows/s": f"{n_generate / gen_s:,.0f}",
         "peak MB": f"{peak_rss_mb():,.0f}",
-        "overall": f"{acc.overall:.3f}",
+        # the issue's comparison figure (the reference engine's 0.934): mean of uni-, bi-, trivariate
+        "overall u/b/t": f"{(acc.univariate + acc.bivariate + acc.trivariate) / 3:.3f}",
+        # synth_dagster.qa's `overall`, as the reference docs define it: mean of uni- and bivariate
+        "overall u/b": f"{acc.overall:.3f}",
         "(max)": f"{acc.overall_max:.3f}" if acc.overall_max is not None else "-",
         "uni": f"{acc.univariate:.3f}",
         "bi": f"{acc.bivariate:.3f}",

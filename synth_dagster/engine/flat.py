@@ -210,10 +210,8 @@ class FlatGenerator:
         fixed, given = self._fixed_codes(model_seed, set(request.imputation))
         controls = self._controls(request, model_seed, n)
         codes = np.empty_like(fixed)
-        patterns = pd.Series([row.tobytes() for row in given]) if n else pd.Series([], dtype=object)
         done = 0
-        for _, rows in patterns.groupby(patterns, sort=False).groups.items():
-            rows = np.asarray(rows)
+        for rows in _rows_by_pattern(given):
             first = given[rows[0]]
             order = [i for i in range(len(self.plans)) if first[i]] + [
                 i for i in range(len(self.plans)) if not first[i]
@@ -450,6 +448,17 @@ class FlatGenerator:
             holdout_index=np.asarray(meta["holdout_index"]),
             n_training_rows=meta["n_training_rows"],
         )
+
+
+def _rows_by_pattern(given: np.ndarray) -> list[np.ndarray]:
+    """Row indices grouped by which columns are given (seeded), in order of first appearance."""
+    if len(given) == 0:
+        return []
+    if not given.any():
+        return [np.arange(len(given))]
+    _, first, inverse = np.unique(given, axis=0, return_index=True, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    return [np.flatnonzero(inverse == g) for g in np.argsort(first)]
 
 
 def exact_counts(shares: np.ndarray, n: int) -> np.ndarray:

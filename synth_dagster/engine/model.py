@@ -2,17 +2,25 @@
 
 Every column is a few discrete sub-columns. Each sub-column has an embedding and its own head; the
 head predicts its sub-column from the embeddings of everything that comes before it in the current
-column order. Which sub-columns are "before" is a per-row visibility mask, so one network learns all
-column orders at once (flexible generation) or only the canonical one. An optional context vector
+column order. "Before" is a visibility mask over sub-columns, so one network learns all column
+orders at once (flexible generation) or only the canonical one. An optional context vector
 (parent rows, sequence history) is fed to every head; sequences plug in through it.
+
+The first layer of every head is linear in the embeddings, which gives two fast paths:
+- training masks the *weights* per column order (as MADE does) instead of the inputs, so a group of
+  rows that share an order is one dense matrix product;
+- generation folds each embedding table into the first layer once (`StepTables`), so a head's
+  hidden layer is a sum of table lookups over the codes drawn so far.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
 from torch import nn
+from torch.nn import functional
 
 MODEL_SIZES: dict[str, tuple[int, int, int]] = {
     # name: (hidden width, hidden layers per head, max embedding width)
@@ -35,11 +43,21 @@ class ModelShape:
     context_dim: int = 0
 
 
+@dataclass
+class StepTables:
+    """Head j's first layer for one fixed order: hidden = bias + sum of table rows picked by codes."""
+
+    before: list[int]  # sub-columns drawn before j
+    table: torch.Tensor  # [sum of their cardinalities, hidden], their rows in draw order
+    constant: torch.Tensor  # [hidden]: bias + the visibility term
+
+
 class TabularARGN(nn.Module):
     def __init__(self, shape: ModelShape):
         super().__init__()
         self.shape = shape
         hidden, layers, cap = MODEL_SIZES[shape.size]
+        self.hidden = hidden
         widths = [embedding_width(c, cap) for c in shape.cardinalities]
         self.embeddings = nn.ModuleList(
             nn.Embedding(c, w) for c, w in zip(shape.cardinalities, widths, strict=True)
@@ -50,13 +68,17 @@ class TabularARGN(nn.Module):
         for w in widths:
             self.offsets.append(self.offsets[-1] + w)
         n_sub = len(shape.cardinalities)
+        self.n_sub = n_sub
         self.n_embedded = self.offsets[-1]
-        in_dim = self.n_embedded + n_sub + shape.context_dim
-        # First layer of every head as one batched weight: all heads run in a single bmm.
-        self.first_weight = nn.Parameter(torch.empty(n_sub, in_dim, hidden))
+        bound = 1 / (self.n_embedded + n_sub + shape.context_dim) ** 0.5
+        # First layer of every head: from the embeddings, from the visibility indicators (which
+        # sub-columns the head conditions on), and from the context.
+        self.input_weight = nn.Parameter(torch.empty(n_sub, self.n_embedded, hidden).uniform_(-bound, bound))
+        self.visible_weight = nn.Parameter(torch.empty(n_sub, n_sub, hidden).uniform_(-bound, bound))
+        self.context_weight = nn.Parameter(
+            torch.empty(shape.context_dim, n_sub, hidden).uniform_(-bound, bound)
+        )
         self.first_bias = nn.Parameter(torch.zeros(n_sub, hidden))
-        bound = 1 / in_dim**0.5
-        nn.init.uniform_(self.first_weight, -bound, bound)
         self.dropout = nn.Dropout(DROPOUT[shape.size])
         self.heads = nn.ModuleList(self._head(hidden, layers - 1, c) for c in shape.cardinalities)
 
@@ -71,40 +93,94 @@ class TabularARGN(nn.Module):
     def embed(self, codes: torch.Tensor) -> torch.Tensor:
         return torch.cat([emb(codes[:, j]) for j, emb in enumerate(self.embeddings)], dim=1)
 
-    def head_logits(
-        self, j: int, embedded: torch.Tensor, visible: torch.Tensor, context: torch.Tensor | None = None
+    def context_term(self, context: torch.Tensor | None) -> torch.Tensor | None:
+        if context is None or self.shape.context_dim == 0:
+            return None
+        return (context @ self.context_weight.reshape(self.shape.context_dim, -1)).view(
+            len(context), self.n_sub, self.hidden
+        )
+
+    def forward(
+        self,
+        codes: torch.Tensor,
+        masks: torch.Tensor,
+        group_sizes: Sequence[int],
+        context: torch.Tensor | None = None,
+    ) -> list[torch.Tensor]:
+        """Teacher-forced logits for every sub-column.
+
+        Rows come in consecutive groups (`group_sizes`) that share a column order; masks[g] is that
+        order's [n_sub, n_sub] visibility (masks[g, j, k] = 1 when sub-column k comes before j).
+        """
+        # Dropout on the embeddings, not on the [B, J, H] hidden layer: the same regularisation
+        # at a J-th of the random draws, which dominate a CPU training step otherwise.
+        embedded = self.dropout(self.embed(codes))  # [B, D]
+        blocks = []
+        start = 0
+        for mask, size in zip(masks, group_sizes, strict=True):
+            weight = self.input_weight * mask[:, self.dim_owner, None]  # [J, D, H]
+            flat = weight.permute(1, 0, 2).reshape(self.n_embedded, -1)  # [D, J*H]
+            block = (embedded[start : start + size] @ flat).view(size, self.n_sub, self.hidden)
+            constant = torch.einsum("jk,jkh->jh", mask, self.visible_weight) + self.first_bias
+            blocks.append(block + constant)
+            start += size
+        hidden = torch.cat(blocks) if len(blocks) > 1 else blocks[0]
+        context_term = self.context_term(context)
+        if context_term is not None:
+            hidden = hidden + context_term
+        hidden = torch.relu(hidden)
+        # unbind, not hidden[:, j]: the backward of J separate selects would zero-fill J full copies
+        return [head(h) for h, head in zip(hidden.unbind(1), self.heads, strict=True)]
+
+    @torch.no_grad()
+    def step_tables(self, sequence: Sequence[int]) -> dict[int, StepTables]:
+        """Per sub-column j, its first layer folded into lookup tables for the order `sequence`."""
+        tables: dict[int, StepTables] = {}
+        for position, j in enumerate(sequence):
+            before = list(sequence[:position])
+            parts = []
+            for k in before:
+                dims = slice(self.offsets[k], self.offsets[k + 1])
+                parts.append(self.embeddings[k].weight @ self.input_weight[j, dims])  # [card_k, H]
+            constant = self.first_bias[j] + self.visible_weight[j, before].sum(0)
+            table = torch.cat(parts) if parts else torch.zeros(0, self.hidden)
+            tables[j] = StepTables(before, table, constant)
+        return tables
+
+    @torch.no_grad()
+    def step_logits(
+        self,
+        j: int,
+        tables: StepTables,
+        prefix_codes: torch.Tensor,
+        context_term: torch.Tensor | None = None,
+        output_bias: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Logits of sub-column j at generation time.
 
-        embedded must hold zeros for sub-columns not drawn yet; visible is [n_sub] (the same for all rows).
+        prefix_codes [B, len(tables.before)]: the codes drawn before j, in draw order, each with its
+        offset into `tables.table` already added. output_bias replaces the head's last bias (-inf
+        there forbids a code at no extra cost).
         """
-        weight = self.first_weight[j]
-        hidden = embedded @ weight[: self.n_embedded] + (
-            visible @ weight[self.n_embedded : self.n_embedded + len(visible)] + self.first_bias[j]
-        )
-        if context is not None:
-            hidden = hidden + context @ weight[self.n_embedded + len(visible) :]
-        return self.heads[j](torch.relu(hidden))
-
-    def forward(
-        self, codes: torch.Tensor, visible: torch.Tensor, context: torch.Tensor | None = None
-    ) -> list[torch.Tensor]:
-        """Teacher-forced logits for every sub-column; visible is [B, n_sub, n_sub]."""
-        embedded = self.embed(codes)  # [B, D]
-        x = embedded[:, None, :] * visible[:, :, self.dim_owner]  # [B, J, D]
-        parts = [x, visible]
-        if context is not None:
-            parts.append(context[:, None, :].expand(-1, visible.shape[1], -1))
-        x = torch.cat(parts, dim=2).transpose(0, 1)  # [J, B, in]
-        hidden = torch.relu(torch.baddbmm(self.first_bias[:, None, :], x, self.first_weight))
-        hidden = self.dropout(hidden)
-        return [head(hidden[j]) for j, head in enumerate(self.heads)]
+        if tables.before:
+            hidden = functional.embedding_bag(prefix_codes, tables.table, mode="sum")
+            hidden.add_(tables.constant)
+        else:
+            hidden = tables.constant.expand(len(prefix_codes), -1).clone()
+        if context_term is not None:
+            hidden.add_(context_term[:, j])
+        hidden = hidden.relu_()
+        *layers, last = self.heads[j]
+        for layer in layers:
+            hidden = layer(hidden)
+        bias = last.bias if output_bias is None else output_bias
+        return torch.addmm(bias, hidden, last.weight.t())
 
 
 def visibility(column_rank: torch.Tensor, column_of: torch.Tensor, sub_index: torch.Tensor) -> torch.Tensor:
-    """[B, n_sub, n_sub] float mask: visible[b, j, k] = 1 when sub-column k comes before j in row b's order.
+    """[G, n_sub, n_sub] float mask: visible[g, j, k] = 1 when sub-column k comes before j in order g.
 
-    column_rank is [B, n_columns]: the position of each column in that row's order.
+    column_rank is [G, n_columns]: the position of each column in that order.
     """
     rank = column_rank[:, column_of] * 1024 + sub_index  # sub-columns keep their order within a column
     return (rank[:, None, :] < rank[:, :, None]).float()

@@ -20,7 +20,7 @@ from synth_dagster.engine.progress import EngineProgress, ProgressCallback, Stop
 CANONICAL_SHARE_FLEXIBLE = 0.5
 PATIENCE_EPOCHS = 3
 # An epoch counts as progress only when it improves the best validation loss by this share.
-MIN_RELATIVE_IMPROVEMENT = 0.002
+MIN_RELATIVE_IMPROVEMENT = 0.004
 
 
 @dataclass
@@ -31,7 +31,7 @@ class TrainingSettings:
     gradient_accumulation_steps: int | None = None
     enable_flexible_generation: bool = True
     random_state: int | None = None
-    learning_rate: float = 3e-3
+    learning_rate: float | None = None  # None: scaled with the batch size (see auto_learning_rate)
 
 
 @dataclass
@@ -48,27 +48,51 @@ def auto_batch_size(n_rows: int) -> int:
     return int(np.clip(2 ** round(math.log2(max(n_rows, 1) / 24)), 32, 1024))
 
 
+# Random column orders per batch when flexible generation is on. Rows of one order share a single
+# dense product (masked weights), so a batch holds a few order groups rather than one order per row.
+RANDOM_ORDER_GROUPS = 4
+
+
+def auto_learning_rate(batch: int) -> float:
+    # Large batches take large steps (2e-2 at 1024 rows); small ones, whose gradients are noisier,
+    # smaller (square-root scaling), never below 3e-3.
+    return float(np.clip(2e-2 * math.sqrt(batch / 1024), 3e-3, 2e-2))
+
+
 class OrderSampler:
-    """Per-row column ranks: canonical for a share of rows, uniformly random for the rest."""
+    """Column ranks per group of rows: the canonical order for a share of each batch, random orders for the rest."""
 
     def __init__(self, n_columns: int, canonical_share: float, generator: torch.Generator):
         self.n_columns = n_columns
         self.canonical_share = canonical_share
         self.generator = generator
 
-    def __call__(self, batch: int) -> torch.Tensor:
-        canonical = torch.arange(self.n_columns).expand(batch, -1)
-        if self.canonical_share >= 1.0:
-            return canonical
-        random_rank = torch.rand(batch, self.n_columns, generator=self.generator).argsort(1).argsort(1)
-        keep = torch.rand(batch, 1, generator=self.generator) < self.canonical_share
-        return torch.where(keep, canonical, random_rank)
+    def __call__(self, batch: int) -> tuple[torch.Tensor, list[int]]:
+        """(ranks [G, n_columns], group sizes summing to batch)."""
+        canonical = torch.arange(self.n_columns)[None, :]
+        if self.canonical_share >= 1.0 or self.n_columns < 2 or batch < 2:
+            return canonical, [batch]
+        n_canonical = int(round(batch * self.canonical_share))
+        n_random = min(RANDOM_ORDER_GROUPS, batch - n_canonical)
+        if n_random <= 0:
+            return canonical, [batch]
+        base, extra = divmod(batch - n_canonical, n_random)
+        sizes = [n_canonical] + [base + (g < extra) for g in range(n_random)]
+        random_rank = torch.rand(n_random, self.n_columns, generator=self.generator).argsort(1).argsort(1)
+        ranks = torch.cat([canonical, random_rank])
+        if n_canonical == 0:
+            return ranks[1:], sizes[1:]
+        return ranks, sizes
 
 
 def _loss(
-    model: TabularARGN, codes: torch.Tensor, visible: torch.Tensor, context: torch.Tensor | None
+    model: TabularARGN,
+    codes: torch.Tensor,
+    masks: torch.Tensor,
+    sizes: list[int],
+    context: torch.Tensor | None,
 ) -> torch.Tensor:
-    logits = model(codes, visible, context)
+    logits = model(codes, masks, sizes, context)
     return sum(nn.functional.cross_entropy(lg, codes[:, j]) for j, lg in enumerate(logits))
 
 
@@ -76,13 +100,14 @@ def _loss(
 def validation_loss(
     model: TabularARGN, codes: torch.Tensor, column_of: torch.Tensor, sub_index: torch.Tensor
 ) -> float:
+    """Mean loss in the canonical order (the order of unconditional generation)."""
     model.eval()
     n_columns = int(column_of.max()) + 1
+    masks = visibility(torch.arange(n_columns)[None, :], column_of, sub_index)
     total, count = 0.0, 0
     for start in range(0, len(codes), 8192):
         chunk = codes[start : start + 8192]
-        rank = torch.arange(n_columns).expand(len(chunk), -1)
-        total += float(_loss(model, chunk, visibility(rank, column_of, sub_index), None)) * len(chunk)
+        total += float(_loss(model, chunk, masks, [len(chunk)], None)) * len(chunk)
         count += len(chunk)
     model.train()
     return total / max(count, 1)
@@ -118,7 +143,9 @@ def train_model(
     batch = settings.batch_size or auto_batch_size(len(train_t))
     batch = max(1, min(batch, len(train_t)))
     accumulate = max(1, settings.gradient_accumulation_steps or 1)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=settings.learning_rate, weight_decay=1e-5)
+    optimizer = torch.optim.AdamW(
+        model.parameters(), lr=settings.learning_rate or auto_learning_rate(batch), weight_decay=1e-5
+    )
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=1)
     steps_per_epoch = math.ceil(len(train_t) / batch)
     max_steps = int(settings.max_epochs * steps_per_epoch)
@@ -138,7 +165,8 @@ def train_model(
                 raise TrainingCanceled("training was canceled")
             idx = perm[start : start + batch]
             codes = train_t[idx]
-            loss = _loss(model, codes, visibility(orders(len(idx)), column_of, sub_index), None)
+            ranks, sizes = orders(len(idx))
+            loss = _loss(model, codes, visibility(ranks, column_of, sub_index), sizes, None)
             (loss / accumulate).backward()
             if (i + 1) % accumulate == 0 or start + batch >= len(train_t):
                 optimizer.step()
