@@ -111,9 +111,17 @@ class FlatGenerator:
         options: FlatOptions | None = None,
         on_progress: ProgressCallback = no_progress,
         should_stop: StopCheck = never_stop,
+        previous: FlatGenerator | None = None,
     ) -> FlatGenerator:
+        """Learn `frame`. With `previous` (a generator of the same columns), training continues from
+        its weights, with its column analysis and encodings, instead of starting over."""
         options = options or FlatOptions()
         _check_frame(frame)
+        if previous is not None and list(frame.columns) != previous.source_columns:
+            raise EngineInputError(
+                f"cannot continue training: the table's columns {list(frame.columns)} differ from the "
+                f"generator's {previous.source_columns}; train a new generator instead"
+            )
         unknown = sorted(set(options.encoding_types) - set(frame.columns))
         if unknown:
             raise EngineInputError(
@@ -125,30 +133,38 @@ class FlatGenerator:
         if options.max_sample_size and len(frame) > options.max_sample_size:
             frame = frame.iloc[np.sort(rng.choice(len(frame), options.max_sample_size, replace=False))]
         on_progress(EngineProgress("ANALYZE", 0, 1, "analyzing columns"))
-        transforms = TableTransforms.fit(frame, options.constraints)
-        model_frame = transforms.forward(frame)
-        plans = [
-            plan_column(
-                name,
-                model_frame[name],
-                transforms.encoding_type(name, options.encoding_types.get(name, "AUTO")),
-                protect=options.value_protection,
-                options={
-                    "rare_category_replacement_method": transforms.rare_method(
-                        name, options.rare_category_replacement_method
-                    )
-                },
-            )
-            for name in model_frame.columns
-        ]
+        if previous is not None:
+            transforms, plans = previous.transforms, previous.plans
+            model_frame = transforms.forward(frame)
+        else:
+            transforms = TableTransforms.fit(frame, options.constraints)
+            model_frame = transforms.forward(frame)
+            plans = [
+                plan_column(
+                    name,
+                    model_frame[name],
+                    transforms.encoding_type(name, options.encoding_types.get(name, "AUTO")),
+                    protect=options.value_protection,
+                    options={
+                        "rare_category_replacement_method": transforms.rare_method(
+                            name, options.rare_category_replacement_method
+                        )
+                    },
+                )
+                for name in model_frame.columns
+            ]
         on_progress(EngineProgress("ENCODE", 0, 1, "encoding"))
         codes = encode_frame(model_frame, plans)
-        shape = ModelShape(
-            cardinalities=tuple(s.cardinality for p in plans for s in p.sub_columns()),
-            column_of=tuple(i for i, p in enumerate(plans) for _ in p.sub_columns()),
-            size=options.model_size,
-        )
-        allowed = [np.bincount(codes[:, j], minlength=c) > 0 for j, c in enumerate(shape.cardinalities)]
+        if previous is not None:
+            shape = previous.model.shape
+            allowed = previous.allowed
+        else:
+            shape = ModelShape(
+                cardinalities=tuple(s.cardinality for p in plans for s in p.sub_columns()),
+                column_of=tuple(i for i, p in enumerate(plans) for _ in p.sub_columns()),
+                size=options.model_size,
+            )
+            allowed = [np.bincount(codes[:, j], minlength=c) > 0 for j, c in enumerate(shape.cardinalities)]
         order = rng.permutation(len(codes))
         n_val = int(len(codes) * VALIDATION_SHARE) if len(codes) >= 50 else 0
         val_idx, train_idx = np.sort(order[:n_val]), np.sort(order[n_val:])
@@ -161,7 +177,13 @@ class FlatGenerator:
             random_state=options.random_state,
         )
         model, report = train_model(
-            codes[train_idx], codes[val_idx], shape, settings, on_progress, should_stop
+            codes[train_idx],
+            codes[val_idx],
+            shape,
+            settings,
+            on_progress,
+            should_stop,
+            initial_state=previous.model.state_dict() if previous is not None else None,
         )
         report.seconds = time.monotonic() - started
         return cls(

@@ -107,8 +107,13 @@ def train_generator(
     workspace: str | Path,
     on_progress: ProgressCallback = no_progress,
     should_stop: StopCheck = never_stop,
+    warm_start: str | Path | None = None,
 ) -> dict[str, TableSummary]:
-    """Train every table into `workspace` (written atomically: a failure leaves no half model)."""
+    """Train every table into `workspace` (written atomically: a failure leaves no half model).
+
+    `warm_start`: the workspace of an earlier training of this generator; its tables continue from
+    their saved weights (tables it lacks start from scratch).
+    """
     if not config.tables:
         raise EngineInputError("the generator config has no tables; add at least one table with data")
     _check_single_tables(config)
@@ -155,7 +160,13 @@ def train_generator(
                 )
 
             options = flat_options(table, config.random_state, _table_constraints(config, table.name))
-            flat = FlatGenerator.fit(model_frame, options, table_progress, should_stop)
+            previous_dir = Path(warm_start) / "tables" / table.name if warm_start else None
+            previous = (
+                FlatGenerator.load(previous_dir)
+                if previous_dir is not None and (previous_dir / "meta.json").exists()
+                else None
+            )
+            flat = FlatGenerator.fit(model_frame, options, table_progress, should_stop, previous=previous)
             table_dir = staging / "tables" / table.name
             flat.save(table_dir)
             (table_dir / "keys.json").write_text(json.dumps({"columns": list(frame.columns), "keys": keys}))

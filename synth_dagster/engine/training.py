@@ -120,7 +120,9 @@ def train_model(
     settings: TrainingSettings,
     on_progress: ProgressCallback = no_progress,
     should_stop: StopCheck = never_stop,
+    initial_state: dict[str, torch.Tensor] | None = None,
 ) -> tuple[TabularARGN, TrainingReport]:
+    """Train a TabularARGN; `initial_state` (weights of the same shape) continues an earlier training."""
     seed = (
         settings.random_state
         if settings.random_state is not None
@@ -130,6 +132,8 @@ def train_model(
     rng = np.random.default_rng(seed)
     generator = torch.Generator().manual_seed(seed)
     model = TabularARGN(shape)
+    if initial_state is not None:
+        model.load_state_dict(initial_state)
     column_of = torch.tensor(shape.column_of)
     sub_index = torch.tensor(
         [sum(1 for k in range(j) if shape.column_of[k] == c) for j, c in enumerate(shape.column_of)]
@@ -153,6 +157,9 @@ def train_model(
 
     started = time.monotonic()
     best_loss, best_state, bad_epochs, step = math.inf, copy.deepcopy(model.state_dict()), 0, 0
+    if initial_state is not None:
+        # continued training keeps the earlier weights unless it improves on them
+        best_loss = validation_loss(model, val_t, column_of, sub_index)
     progress_loss = math.inf
     stop_reason = "max_epochs"
     epoch = 0

@@ -474,8 +474,8 @@ class Generator(_Record):
     def clone(self, training_status: Literal["new", "continue"] = "new") -> Generator:
         """A copy of this generator: "new" to train from scratch, "continue" to train further.
 
-        "continue" copies the trained model and metrics (status CONTINUE); its training starts over
-        from the same configuration, because the engine cannot resume from saved weights yet.
+        "continue" copies the trained model and metrics (status CONTINUE); its training resumes from
+        the saved weights (and keeps them unless further training improves the validation loss).
         """
         return self.client.generators._clone(self, training_status)
 

@@ -223,7 +223,17 @@ class TrainingJob(_Job):
             tracker.engine_event(event, table)
 
         workspace = scratch / "model"
-        summaries = train_generator(config, frames, workspace, on_progress, self.canceled)
+        # clone("continue") gave this generator a copy of the trained model: training resumes from it
+        previous = read_state(self.store, self.paths).get("artifact")
+        warm_start = None
+        if previous:
+            warm_start = self.store.get_dir(
+                f"{self.paths.artifacts(previous)}/model", scratch / "previous-model"
+            )
+            tracker.info(f"continuing from the saved weights of {previous}")
+        summaries = train_generator(
+            config, frames, workspace, on_progress, self.canceled, warm_start=warm_start
+        )
         trained = TrainedGenerator(workspace)
         report_tables = {
             t.name

@@ -111,6 +111,7 @@ def test_train_from_connector_clone_and_deliver(
     cont.training.wait(progress_bar=False, interval=0.2)
     assert cont.training_status is ProgressStatus.DONE
     assert len(client.probe(cont, size=5)) == 5
+    assert "continuing from the saved weights" in cont.training.logs(tmp_path / "continue.log").read_text()
 
     # deliver a synthetic dataset to a destination connector
     src.update(access_type="READ_DATA")
