@@ -15,7 +15,7 @@ import sys
 import uuid
 
 import pytest
-from connector_helpers import PG, reachable
+from connector_helpers import MARIA, PG, reachable
 
 PROBE = os.path.join(os.path.dirname(__file__), "memory_probe.py")
 
@@ -25,7 +25,7 @@ def _probe(config: dict, location: str) -> dict:
         [sys.executable, PROBE, json.dumps(config), location],
         capture_output=True,
         text=True,
-        timeout=240,
+        timeout=540,
         check=False,
     )
     assert out.returncode == 0, out.stderr[-3000:]
@@ -51,3 +51,14 @@ def test_million_rows_postgres() -> None:
 @pytest.mark.slow
 def test_million_rows_parquet_folder(tmp_path) -> None:
     _check(_probe({"type": "FILE_UPLOAD", "config": {"basePath": str(tmp_path)}}, "big/table"))
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not reachable("127.0.0.1", 3306), reason="no MariaDB on 127.0.0.1:3306")
+def test_million_rows_mariadb() -> None:
+    _check(_probe({"type": "MARIADB", "config": MARIA}, f"test.big_{uuid.uuid4().hex[:10]}"))
+
+
+@pytest.mark.slow
+def test_million_rows_sqlite(tmp_path) -> None:
+    _check(_probe({"type": "SQLITE", "config": {"database": str(tmp_path / "big.db")}}, "main.big"))
