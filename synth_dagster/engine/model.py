@@ -135,15 +135,19 @@ class TabularARGN(nn.Module):
     @torch.no_grad()
     def step_tables(self, sequence: Sequence[int]) -> dict[int, StepTables]:
         """Per sub-column j, its first layer folded into lookup tables for the order `sequence`."""
+        # folded[k]: [n_sub, card_k, hidden], sub-column k's embedding table through every head's
+        # first layer (one product per sub-column rather than one per pair)
+        folded = [
+            torch.einsum(
+                "cw,jwh->jch", emb.weight, self.input_weight[:, self.offsets[k] : self.offsets[k + 1]]
+            )
+            for k, emb in enumerate(self.embeddings)
+        ]
         tables: dict[int, StepTables] = {}
         for position, j in enumerate(sequence):
             before = list(sequence[:position])
-            parts = []
-            for k in before:
-                dims = slice(self.offsets[k], self.offsets[k + 1])
-                parts.append(self.embeddings[k].weight @ self.input_weight[j, dims])  # [card_k, H]
             constant = self.first_bias[j] + self.visible_weight[j, before].sum(0)
-            table = torch.cat(parts) if parts else torch.zeros(0, self.hidden)
+            table = torch.cat([folded[k][j] for k in before]) if before else torch.zeros(0, self.hidden)
             tables[j] = StepTables(before, table, constant)
         return tables
 

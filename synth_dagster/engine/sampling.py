@@ -131,7 +131,7 @@ class _DrawPlan:
     output_bias: list[torch.Tensor | None]
     controls: SamplingControls
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def draw(
         self, fixed: torch.Tensor, start: int, context: torch.Tensor | None, generator: torch.Generator
     ) -> np.ndarray:

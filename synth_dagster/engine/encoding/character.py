@@ -1,8 +1,9 @@
 """TABULAR_CHARACTER: a string character by character (IDs, codes, short patterned text).
 
-One sub-column per position. Codes: 0 = the string has ended, 1 = null (first position only),
-2.. = the characters seen at that position. With value protection, a character seen fewer than
-RARE_THRESHOLD times at a position is replaced by that position's most frequent character.
+One sub-column per position. Codes: 0 = the string has ended, 1 = null (first position only; the
+later positions of a null hold a filler character), 2.. = the characters seen at that position.
+With value protection, a character seen fewer than RARE_THRESHOLD times at a position is replaced
+by that position's most frequent character.
 """
 
 from __future__ import annotations
@@ -54,6 +55,10 @@ class CharacterEncoder:
             ended = ch.isna().to_numpy()
             codes[:, p] = np.where(ended, END_CODE, np.nan_to_num(col, nan=fallback))
         codes[null, 0] = NULL_CODE
+        # After a null, a character rather than END: END is then seen only where real strings end,
+        # so the codes allowed per position keep generated strings to the lengths seen in training.
+        filler = [FIRST_CODE if chars else END_CODE for chars in stats["vocab"][1:]]
+        codes[np.ix_(null, np.arange(1, codes.shape[1]))] = filler
         return codes
 
     def decode(self, codes: np.ndarray, stats: dict[str, Any], rng: np.random.Generator) -> pd.Series:
