@@ -17,8 +17,9 @@ install-core: $(BIN)/python
 install: install-core
 	$(BIN)/pip install -q -e '.[test]'
 
-# Browsers and emulators the tests drive: Debian's chromium + chromedriver (report and UI tests) and
-# Azurite from the npm registry (Azure storage). Best effort: their tests skip, saying why, without them.
+# Browsers and emulators the tests drive: Debian's chromium + chromedriver (report and UI tests),
+# Azurite from the npm registry (Azure storage) and bqemulator in its own venv (BigQuery). Best
+# effort: their tests skip, saying why, without them.
 test-tools:
 	@bash .ci/test-tools
 
@@ -26,6 +27,6 @@ demo: install-core
 	$(BIN)/python -m synth_dagster.demo
 
 test: install test-tools
-	$(BIN)/python -m pytest -q
+	BQEMULATOR_BIN=$(CURDIR)/.venv-bqemulator/bin/bqemulator $(BIN)/python -m pytest -q
 
 .PHONY: install-core install test-tools demo test

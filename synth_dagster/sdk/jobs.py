@@ -289,11 +289,13 @@ def _exit_of_own_worker(job_id: str) -> str | None:
     """How a worker started by this process ended (with its signal), if this process started it."""
     from synth_dagster.sdk import launcher  # why lazy: launcher imports this module
 
-    process = launcher.RUNNING.get(job_id)
-    if process is None:
+    worker = launcher.RUNNING.get(job_id)
+    if worker is None:
         return None
-    process.join(5)
-    return f"the worker process (pid {process.pid}) {describe_exit(process.exitcode)} before the job ended"
+    worker.ended.wait(5)  # the watcher thread reads the exit status; never poll the process here
+    return (
+        f"the worker process (pid {worker.process.pid}) {describe_exit(worker.exitcode)} before the job ended"
+    )
 
 
 def check_liveness(store: Store, paths: Paths, state: dict[str, Any]) -> dict[str, Any]:

@@ -17,6 +17,7 @@ import multiprocessing
 import multiprocessing.context
 import os
 import threading
+from dataclasses import dataclass, field
 
 from synth_dagster.sdk.jobs import KINDS, Paths, abandon, describe_exit, read_state
 from synth_dagster.sdk.store import Store
@@ -26,8 +27,21 @@ START_METHOD_ENV = "SYNTH_DAGSTER_START_METHOD"
 
 _lock = threading.Lock()
 _context: multiprocessing.context.BaseContext | None = None
+
+
+@dataclass
+class Worker:
+    """A worker process started by this process. Only its watcher thread waits on the process:
+    multiprocessing's forkserver reads each exit status once from a pipe, and a second thread
+    polling at the same time reads nothing and records exit code 255 instead of the real one."""
+
+    process: multiprocessing.process.BaseProcess
+    ended: threading.Event = field(default_factory=threading.Event)
+    exitcode: int | None = None
+
+
 # job id -> worker process started by this process
-RUNNING: dict[str, multiprocessing.process.BaseProcess] = {}
+RUNNING: dict[str, Worker] = {}
 
 
 def _get_context() -> multiprocessing.context.BaseContext:
@@ -74,23 +88,25 @@ def launch(store: Store, kind: str, record_id: str, job_id: str) -> None:
     }
     process = _get_context().Process(target=run_job, args=(spec,), name=f"synth-dagster-{kind}-{job_id[:8]}")
     process.start()
-    RUNNING[job_id] = process
+    worker = Worker(process)
+    RUNNING[job_id] = worker
     threading.Thread(
-        target=_watch, args=(process, store, kind, record_id, job_id), daemon=True, name="synth-dagster-watch"
+        target=_watch, args=(worker, store, kind, record_id, job_id), daemon=True, name="synth-dagster-watch"
     ).start()
 
 
-def _watch(
-    process: multiprocessing.process.BaseProcess, store: Store, kind: str, record_id: str, job_id: str
-) -> None:
+def _watch(worker: Worker, store: Store, kind: str, record_id: str, job_id: str) -> None:
+    process = worker.process
     process.join()
+    worker.exitcode = process.exitcode
+    worker.ended.set()
     paths = Paths(KINDS[kind], record_id)
     try:
         state = read_state(store, paths)
         if state.get("job_id") != job_id or state["status"] not in ("QUEUED", "IN_PROGRESS"):
             return
         cause = (
-            f"the worker process (pid {process.pid}) {describe_exit(process.exitcode)} before the job ended"
+            f"the worker process (pid {process.pid}) {describe_exit(worker.exitcode)} before the job ended"
         )
         if state["status"] == "QUEUED":
             cause += (
@@ -106,12 +122,11 @@ def _watch(
 
 def stop(job_id: str, timeout: float = 3.0) -> bool:
     """Terminate a worker started by this process; True if there was one."""
-    process = RUNNING.get(job_id)
-    if process is None:
+    worker = RUNNING.get(job_id)
+    if worker is None:
         return False
-    process.terminate()
-    process.join(timeout)
-    if process.is_alive():
-        process.kill()
-        process.join(timeout)
+    worker.process.terminate()
+    if not worker.ended.wait(timeout):
+        worker.process.kill()
+        worker.ended.wait(timeout)
     return True
