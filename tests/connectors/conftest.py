@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from connector_helpers import MARIA, PG, Family, reachable, unique
+from connector_helpers import MARIA, PG, Family, free_port, reachable, unique
 
 from synth_dagster.connectors import Connector, create_connector
 
@@ -54,14 +53,6 @@ def s3_bucket(s3_endpoint: str) -> Iterator[str]:
     client.delete_bucket(Bucket=bucket)
 
 
-def _free_port() -> int:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 def _wait_for(port: int, seconds: float = 20) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -76,7 +67,7 @@ def gcs_endpoint() -> Iterator[str]:
     """gcp-storage-emulator (a Python GCS emulator) on a loopback port."""
     pytest.importorskip("gcsfs")
     server_module = pytest.importorskip("gcp_storage_emulator.server")
-    port = _free_port()
+    port = free_port()
     server = server_module.create_server("127.0.0.1", port, in_memory=True)
     server.start()
     _wait_for(port)
@@ -91,7 +82,7 @@ def azurite_endpoint() -> Iterator[str]:
     binary = shutil.which("azurite-blob")
     if binary is None:
         pytest.skip("Azurite is not installed (npm install -g azurite)")
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [
             binary,

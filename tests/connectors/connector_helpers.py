@@ -19,6 +19,15 @@ PG = {"host": "127.0.0.1", "port": 5432, "username": "postgres", "database": "te
 MARIA = {"host": "127.0.0.1", "port": 3306, "username": "root"}
 
 
+def free_port() -> int:
+    """A loopback port nothing listens on (bound and released at once)."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
 def reachable(host: str, port: int) -> bool:
     try:
         with socket.create_connection((host, port), timeout=1):

@@ -41,7 +41,6 @@ import datetime as dt
 import decimal
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -54,6 +53,7 @@ from typing import Any
 import pandas as pd
 import pytest
 from connector_frames import expected_back, id_frame, typed_frame
+from connector_helpers import free_port
 
 from synth_dagster.connectors import (
     LocationExistsError,
@@ -85,14 +85,6 @@ def _emulator_binary() -> str | None:
     return shutil.which("bqemulator")
 
 
-def _free_port() -> int:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 def _private_home(binary: str, home: Path) -> bool:
     """Install DuckDB's spatial extension from the PyPI package into `home`; True if it worked."""
     first = Path(binary).read_text(errors="replace").splitlines()[:1]
@@ -115,7 +107,7 @@ def bq_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     env = {**os.environ, "BQEMU_UPLOAD_STAGING_DIR": str(workdir / "uploads")}
     if _private_home(binary, workdir):
         env["HOME"] = str(workdir)
-    rest, grpc = _free_port(), _free_port()
+    rest, grpc = free_port(), free_port()
     log_path = workdir / "emulator.log"
     with open(log_path, "wb") as log:
         process = subprocess.Popen(

@@ -10,7 +10,7 @@ import traceback
 from collections.abc import Iterator
 
 import pytest
-from connector_helpers import MARIA, PG, reachable, unique
+from connector_helpers import MARIA, PG, free_port, reachable, unique
 
 from synth_dagster.connectors import (
     ConnectorAuthError,
@@ -36,14 +36,6 @@ def blackhole() -> Iterator[int]:
     server.listen(16)
     yield server.getsockname()[1]
     server.close()
-
-
-def _closed_port() -> int:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 @pytest.mark.skipif(not reachable("127.0.0.1", 3306), reason="no MariaDB on 127.0.0.1:3306")
@@ -84,7 +76,7 @@ def test_unreachable_host_times_out(kind: str, blackhole: int) -> None:
 
 @pytest.mark.parametrize("kind", ["POSTGRES", "MARIADB", "S3_STORAGE"])
 def test_refused_port(kind: str) -> None:
-    port = _closed_port()
+    port = free_port()
     if kind == "S3_STORAGE":
         pytest.importorskip("s3fs")
         cfg = {
