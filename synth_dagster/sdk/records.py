@@ -58,6 +58,7 @@ log = logging.getLogger(__name__)
 CANCEL_GRACE_SECONDS = 6.0  # how long cancel() waits for the worker to stop by itself
 STATUS_MAX_AGE_SECONDS = 0.5  # a status read longer ago is re-read on access (unless DONE)
 CLAIM_TIMEOUT_SECONDS = 60.0  # a start claim older than this whose job never got queued is stale
+CLAIM_REREAD_SECONDS = 0.5  # how long a loser waits for the winner to finish writing its claim
 
 
 class TableView:
@@ -276,10 +277,11 @@ class _Record:
         if store.create_exclusive(claim, f"{job_id} {now()}".encode()):
             return
         claimed = (store.read_json_or_none(self.paths.status) or {}).get("job_id")
-        try:
-            other, at = store.read_bytes(claim).decode().split(" ", 1)
-        except (FileNotFoundError, ValueError):
-            other, at = "", None
+        other, at = self._read_claim(claim)
+        if at is None:
+            # empty: the winner created the file and is writing it right now; look again
+            time.sleep(CLAIM_REREAD_SECONDS)
+            other, at = self._read_claim(claim)
         # a claim whose job never got queued belongs to a client that died while starting
         if other != claimed and age_seconds(at) > CLAIM_TIMEOUT_SECONDS:
             store.delete(claim)
@@ -289,6 +291,14 @@ class _Record:
             f"{self.kind.noun} {self.id} was just started by another client; "
             f"follow it with .{self.kind.name}.wait()"
         )
+
+    def _read_claim(self, claim: str) -> tuple[str, str | None]:
+        """(job id, claimed at) of a claim file; ("", None) while it is missing or still empty."""
+        try:
+            other, at = self.client.store.read_bytes(claim).decode().split(" ", 1)
+        except (FileNotFoundError, ValueError):
+            return "", None
+        return other, at
 
     def _wait_job(self, progress_bar: bool, interval: float) -> None:
         if interval <= 0:
