@@ -165,6 +165,15 @@ def test_connector_password_never_exported(
 
 
 # --------------------------------------------------------------------------------------------- metrics
+def _generate(client: SynthClient, generator, rows: int, data_report: bool):
+    configuration = {"sample_size": rows, "enable_data_report": data_report}
+    return client.generate(
+        generator,
+        config={"tables": [{"name": "diamonds", "configuration": configuration}]},
+        progress_bar=False,
+    )
+
+
 def test_metrics_are_stored_with_generator_and_dataset(client: SynthClient, reported: Generator) -> None:
     table = reported.tables[0]
     _check_metrics(table.tabular_model_metrics)
@@ -174,15 +183,7 @@ def test_metrics_are_stored_with_generator_and_dataset(client: SynthClient, repo
     again = SynthClient(client.store.url, quiet=True).generators.get(reported.id)
     assert again.accuracy == pytest.approx(reported.accuracy)
 
-    sd = client.generate(
-        reported,
-        config={
-            "tables": [
-                {"name": "diamonds", "configuration": {"sample_size": 150, "enable_data_report": True}}
-            ]
-        },
-        progress_bar=False,
-    )
+    sd = _generate(client, reported, rows=150, data_report=True)
     assert sd.generation_status is ProgressStatus.DONE
     sd_table = sd.tables[0]
     assert sd_table.name == "diamonds" and sd_table.total_rows == 150
@@ -192,15 +193,7 @@ def test_metrics_are_stored_with_generator_and_dataset(client: SynthClient, repo
     assert client.synthetic_datasets.get(sd.id).accuracy == pytest.approx(sd.accuracy)
 
     # without a data report there are no dataset metrics
-    plain = client.generate(
-        reported,
-        config={
-            "tables": [
-                {"name": "diamonds", "configuration": {"sample_size": 10, "enable_data_report": False}}
-            ]
-        },
-        progress_bar=False,
-    )
+    plain = _generate(client, reported, rows=10, data_report=False)
     assert plain.tables[0].tabular_model_metrics is None and plain.accuracy is None
     assert plain.reports() is None
 
