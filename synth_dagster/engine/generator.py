@@ -1,9 +1,16 @@
 """Config-driven training and generation over the tables of a generator.
 
 This is the engine's entry point for the sdk: `train_generator` learns every table of a
-GeneratorConfig into a workspace folder, `generate` draws a synthetic dataset from it. Tables are
-trained independently today; context and non-context relations plug in here (see issue on
-sequences and multi-table).
+GeneratorConfig into a workspace folder, `TrainedGenerator.generate` draws a synthetic dataset.
+
+- Subject tables (no context foreign key) are flat tables (`FlatGenerator`).
+- A table under a context foreign key is a sequence table (`SequenceGenerator`): its rows per
+  parent row are one sequence, with the parent's row (and its ancestors') as context. How many
+  rows each parent has is a column of the parent's own model (`__seqlen__<child>`), so lengths,
+  zero included, follow the parent's other columns and get its value protection.
+- Each non-context foreign key gets a `KeyMatcher` that picks a fitting generated parent row for
+  every generated child row; a nullable key is modelled as a `__has__<column>` flag of the child.
+Tables are trained and generated parents first (`relations.prepare_relations`).
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import torch
 
 from synth_dagster.domain import (
     GeneratorConfig,
@@ -30,7 +38,10 @@ from synth_dagster.domain import (
 from synth_dagster.engine.errors import EngineInputError
 from synth_dagster.engine.flat import FlatGenerator, FlatOptions, GenerationRequest
 from synth_dagster.engine.keys import analyze_key, generate_keys
+from synth_dagster.engine.matching import KeyMatcher
 from synth_dagster.engine.progress import EngineProgress, ProgressCallback, StopCheck, never_stop, no_progress
+from synth_dagster.engine.relations import Relations, prepare_relations
+from synth_dagster.engine.sequence import SequenceGenerator
 
 MANIFEST = "generator.json"
 
@@ -92,13 +103,81 @@ def _table_constraints(config: GeneratorConfig, table: str) -> list[dict[str, An
     return out
 
 
-def _check_single_tables(config: GeneratorConfig) -> None:
-    for table in config.tables or []:
-        if table.foreign_keys:
-            raise EngineInputError(
-                f"table {table.name!r} has foreign keys; multi-table generators (context and non-context keys) "
-                "are not supported by this engine version yet — train the tables separately for now"
+SEQLEN_PREFIX = "__seqlen__"
+HAS_PREFIX = "__has__"
+DEGREE_PREFIX = "__degree__"
+CONSTANT_COLUMN = "__constant__"
+
+
+@dataclass
+class _Trained:
+    """What later tables need of a trained (or generated) table."""
+
+    keys: pd.Series  # primary key per kept row (or a range when the table has none)
+    codes: np.ndarray  # the table's own codes per row
+    cards: tuple[int, ...]
+    ancestry: np.ndarray  # own codes plus the ancestors' codes: the context of child tables
+    ancestry_cards: tuple[int, ...]
+    validation: np.ndarray  # bool per row: held out for validation
+    labels: np.ndarray  # index labels of the kept rows in the frame given to training
+
+
+def _cards(generator: FlatGenerator) -> tuple[int, ...]:
+    return tuple(generator.model.shape.cardinalities)
+
+
+def _count_columns(
+    config: GeneratorConfig, table: SourceTableConfig, frame: pd.DataFrame, frames: Mapping[str, pd.DataFrame]
+) -> list[tuple[str, pd.Series]]:
+    """Per row of a referenced table, how many rows of each referencing table point at it.
+
+    Context children give the sequence lengths (`__seqlen__<child>`); non-context references
+    give each parent's popularity (`__degree__<child>.<column>`), so that generated parents come
+    with the number of children that fits them and key matching follows it.
+    """
+    if not table.primary_key:
+        return []
+    keys = frame[table.primary_key]
+    counts = []
+    for other in config.tables or []:
+        for fk in other.foreign_keys or []:
+            if fk.referenced_table != table.name:
+                continue
+            name = SEQLEN_PREFIX + other.name if fk.is_context else f"{DEGREE_PREFIX}{other.name}.{fk.column}"
+            counts.append((name, _reference_counts(keys, frames[other.name][fk.column])))
+    return counts
+
+
+def _model_frame(
+    table: SourceTableConfig, frame: pd.DataFrame, counts: list[tuple[str, pd.Series]]
+) -> pd.DataFrame:
+    """The columns a table's model learns: no key columns; key flags and reference counts added."""
+    drop = [c for c in [table.primary_key, *(fk.column for fk in table.foreign_keys or [])] if c]
+    model = frame.drop(columns=drop)
+    for fk in table.foreign_keys or []:
+        if not fk.is_context and frame[fk.column].isna().any():
+            model[HAS_PREFIX + fk.column] = frame[fk.column].notna().to_numpy()
+    for name, values in counts:
+        model[name] = values.to_numpy()
+    if model.shape[1] == 0:
+        model[CONSTANT_COLUMN] = 0  # a table of keys only: the model has nothing else to learn
+    return model
+
+
+def _reference_counts(parent_keys: pd.Series, child_keys: pd.Series) -> pd.Series:
+    counts = child_keys.value_counts()
+    return parent_keys.map(counts).fillna(0).astype(np.int64)
+
+
+def _table_progress(on_progress: ProgressCallback, name: str) -> ProgressCallback:
+    def forward(p: EngineProgress) -> None:
+        on_progress(
+            EngineProgress(
+                p.step, p.completed, p.total, f"{name}: {p.message}", p.epoch, p.loss, p.val_loss, p.elapsed
             )
+        )
+
+    return forward
 
 
 def train_generator(
@@ -111,84 +190,55 @@ def train_generator(
 ) -> dict[str, TableSummary]:
     """Train every table into `workspace` (written atomically: a failure leaves no half model).
 
-    `warm_start`: the workspace of an earlier training of this generator; its tables continue from
-    their saved weights (tables it lacks start from scratch).
+    `warm_start`: the workspace of an earlier training of this generator; its flat tables continue
+    from their saved weights (sequence tables and key matchers are trained again).
     """
     if not config.tables:
         raise EngineInputError("the generator config has no tables; add at least one table with data")
-    _check_single_tables(config)
+    for table in config.tables:
+        if table.name not in frames:
+            raise EngineInputError(f"no data was given for table {table.name!r}")
+        frame = frames[table.name]
+        if not isinstance(frame, pd.DataFrame):
+            raise EngineInputError(
+                f"table {table.name!r}: data must be a pandas DataFrame, got {type(frame).__name__}"
+            )
+        if len(frame) == 0:
+            raise EngineInputError(
+                f"table {table.name!r} is empty (0 rows); a generator needs rows to learn from"
+            )
+    cleaned, relations = prepare_relations(config, frames)
+    for note in relations.notes:
+        on_progress(EngineProgress("PULL_TRAINING_DATA", 1, 1, note))
     workspace = Path(workspace)
     staging = Path(
         tempfile.mkdtemp(prefix=".staging-", dir=workspace.parent if workspace.parent.exists() else None)
     )
     summaries: dict[str, TableSummary] = {}
+    trained: dict[str, _Trained] = {}
+    rng = np.random.default_rng(config.random_state)
     try:
-        for table in config.tables:
-            if table.name not in frames:
-                raise EngineInputError(f"no data was given for table {table.name!r}")
-            frame = frames[table.name]
-            if not isinstance(frame, pd.DataFrame):
-                raise EngineInputError(
-                    f"table {table.name!r}: data must be a pandas DataFrame, got {type(frame).__name__}"
-                )
-            if len(frame) == 0:
-                raise EngineInputError(
-                    f"table {table.name!r} is empty (0 rows); a generator needs rows to learn from"
-                )
-            keys = {}
-            model_frame = frame
-            if table.primary_key:
-                if table.primary_key not in frame.columns:
-                    raise EngineInputError(
-                        f"table {table.name!r}: primary key {table.primary_key!r} is not a column"
-                    )
-                keys[table.primary_key] = analyze_key(frame[table.primary_key])
-                model_frame = frame.drop(columns=[table.primary_key])
-
-            def table_progress(p: EngineProgress, name: str = table.name) -> None:
-                on_progress(
-                    EngineProgress(
-                        p.step,
-                        p.completed,
-                        p.total,
-                        f"{name}: {p.message}",
-                        p.epoch,
-                        p.loss,
-                        p.val_loss,
-                        p.elapsed,
-                    )
-                )
-
-            options = flat_options(table, config.random_state, _table_constraints(config, table.name))
-            previous_dir = Path(warm_start) / "tables" / table.name if warm_start else None
-            previous = (
-                FlatGenerator.load(previous_dir)
-                if previous_dir is not None and (previous_dir / "meta.json").exists()
-                else None
+        for name in relations.order:
+            table = config.get_table(name)
+            summaries[name], trained[name] = _train_table(
+                config, table, cleaned, relations, trained, staging, rng, on_progress, should_stop, warm_start
             )
-            flat = FlatGenerator.fit(model_frame, options, table_progress, should_stop, previous=previous)
-            table_dir = staging / "tables" / table.name
-            flat.save(table_dir)
-            (table_dir / "keys.json").write_text(json.dumps({"columns": list(frame.columns), "keys": keys}))
-            report = flat.report
-            assert report is not None
-            summaries[table.name] = TableSummary(
-                name=table.name,
-                rows=len(frame),
-                columns=frame.shape[1],
-                training_rows=flat.n_training_rows - len(flat.holdout_index),
-                holdout_rows=len(flat.holdout_index),
-                epochs=report.epochs,
-                seconds=report.seconds,
-                stop_reason=report.stop_reason,
-                encodings={p.name: p.encoding_type for p in flat.plans},
-                model_size_bytes=sum(f.stat().st_size for f in table_dir.iterdir()),
+        for name in relations.order:
+            _train_matchers(
+                config.get_table(name),
+                cleaned,
+                trained,
+                staging,
+                config.random_state,
+                on_progress,
+                should_stop,
             )
         (staging / MANIFEST).write_text(
             json.dumps(
                 {
                     "config": config.model_dump(mode="json"),
-                    "tables": {k: asdict(v) for k, v in summaries.items()},
+                    "tables": {k: asdict(summaries[k]) for k in relations.order},
+                    "order": relations.order,
                 }
             )
         )
@@ -203,7 +253,168 @@ def train_generator(
             staging.rename(workspace)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return summaries
+    return {k: summaries[k] for k in [t.name for t in config.tables]}
+
+
+def _train_table(
+    config: GeneratorConfig,
+    table: SourceTableConfig,
+    frames: Mapping[str, pd.DataFrame],
+    relations: Relations,
+    trained: dict[str, _Trained],
+    staging: Path,
+    rng: np.random.Generator,
+    on_progress: ProgressCallback,
+    should_stop: StopCheck,
+    warm_start: str | Path | None,
+) -> tuple[TableSummary, _Trained]:
+    name = table.name
+    frame = frames[name]
+    progress = _table_progress(on_progress, name)
+    options = flat_options(table, config.random_state, _table_constraints(config, name))
+    context_fk = table.context_foreign_key
+    children = relations.context_children.get(name, [])
+    keys = {table.primary_key: analyze_key(frame[table.primary_key])} if table.primary_key else {}
+    table_dir = staging / "tables" / name
+    if context_fk is None:
+        if options.max_sample_size and len(frame) > options.max_sample_size:
+            # capped here rather than in the flat model, so that children follow their parents
+            keep = np.sort(rng.choice(len(frame), options.max_sample_size, replace=False))
+            frame = frame.iloc[keep]
+        options.max_sample_size = None
+        model_frame = _model_frame(table, frame, _count_columns(config, table, frame, frames))
+        previous_dir = Path(warm_start) / "tables" / name if warm_start else None
+        previous = (
+            FlatGenerator.load(previous_dir)
+            if previous_dir is not None
+            and (previous_dir / "meta.json").exists()
+            and not (previous_dir / "sequence.json").exists()
+            else None
+        )
+        flat = FlatGenerator.fit(model_frame, options, progress, should_stop, previous=previous)
+        flat.save(table_dir)
+        used = frame
+        codes = flat.encode(model_frame)
+        state = _Trained(
+            keys=used[table.primary_key]
+            if table.primary_key
+            else pd.Series(np.arange(len(used)), index=used.index),
+            codes=codes,
+            cards=_cards(flat),
+            ancestry=codes,
+            ancestry_cards=_cards(flat),
+            validation=used.index.isin(flat.holdout_index),
+            labels=used.index.to_numpy(),
+        )
+        report, holdout, n_rows = flat.report, flat.holdout_index, len(used)
+        encodings = {p.name: p.encoding_type for p in flat.plans}
+        kind = "flat"
+    else:
+        parent = trained[context_fk.referenced_table]
+        position = pd.Series(np.arange(len(parent.keys)), index=pd.Index(parent.keys.to_numpy()))
+        parent_of_row = frame[context_fk.column].map(position)
+        frame = frame[parent_of_row.notna().to_numpy()]  # children of parents left out by a sample cap
+        parent_of_row = parent_of_row.dropna().astype(np.int64)
+        order = np.argsort(parent_of_row.to_numpy(), kind="stable")
+        frame, parent_of = frame.iloc[order], parent_of_row.to_numpy()[order]
+        model_frame = _model_frame(table, frame, _count_columns(config, table, frame, frames))
+        mc = table.tabular_model_configuration or ModelConfiguration()
+        sequence = SequenceGenerator.fit(
+            model_frame,
+            parent_of,
+            parent.ancestry,
+            parent.ancestry_cards,
+            parent.validation,
+            options,
+            window=mc.max_sequence_window,
+            on_progress=progress,
+            should_stop=should_stop,
+        )
+        sequence.save(table_dir)
+        codes = sequence.training_codes
+        validation = parent.validation[parent_of]
+        state = _Trained(
+            keys=frame[table.primary_key]
+            if table.primary_key
+            else pd.Series(np.arange(len(frame)), index=frame.index),
+            codes=codes,
+            cards=_cards(sequence.rows),
+            ancestry=np.concatenate([codes, parent.ancestry[parent_of]], axis=1),
+            ancestry_cards=_cards(sequence.rows) + parent.ancestry_cards,
+            validation=validation,
+            labels=frame.index.to_numpy(),
+        )
+        report, holdout, n_rows = sequence.report, frame.index.to_numpy()[validation], len(frame)
+        encodings = {p.name: p.encoding_type for p in sequence.rows.plans}
+        for column in sequence.relative:
+            encodings[column] = "TABULAR_DATETIME_RELATIVE"
+        kind = "sequence"
+    roles = {
+        "columns": list(frames[name].columns),
+        "keys": keys,
+        "kind": kind,
+        "context": {"column": context_fk.column, "parent": context_fk.referenced_table}
+        if context_fk
+        else None,
+        "non_context": [
+            {"column": fk.column, "parent": fk.referenced_table}
+            for fk in table.foreign_keys or []
+            if not fk.is_context
+        ],
+        "children": children,
+        "dtypes": {c: str(t) for c, t in frames[name].dtypes.items()},
+        "holdout_index": [int(i) if isinstance(i, np.integer | int) else str(i) for i in holdout],
+    }
+    (table_dir / "keys.json").write_text(json.dumps(roles))
+    assert report is not None
+    summary = TableSummary(
+        name=name,
+        rows=len(frames[name]),
+        columns=frames[name].shape[1],
+        training_rows=n_rows - len(holdout),
+        holdout_rows=len(holdout),
+        epochs=report.epochs,
+        seconds=report.seconds,
+        stop_reason=report.stop_reason,
+        encodings={k: v for k, v in encodings.items() if not k.startswith("__")},
+        model_size_bytes=sum(f.stat().st_size for f in table_dir.iterdir() if f.is_file()),
+    )
+    return summary, state
+
+
+def _train_matchers(
+    table: SourceTableConfig,
+    frames: Mapping[str, pd.DataFrame],
+    trained: dict[str, _Trained],
+    staging: Path,
+    random_state: int | None,
+    on_progress: ProgressCallback,
+    should_stop: StopCheck,
+) -> None:
+    state = trained[table.name]
+    for fk in table.foreign_keys or []:
+        if fk.is_context:
+            continue
+        parent = trained[fk.referenced_table]
+        position = pd.Series(np.arange(len(parent.keys)), index=pd.Index(parent.keys.to_numpy()))
+        values = frames[table.name].loc[state.labels, fk.column]
+        parent_of = values.map(position).to_numpy(dtype=float)
+        linked = ~np.isnan(parent_of)
+        if not linked.any():
+            continue
+        degree = _reference_counts(parent.keys, values).to_numpy()
+        matcher, _ = KeyMatcher.fit(
+            state.codes[linked],
+            state.cards,
+            parent_of[linked].astype(np.int64),
+            parent.codes,
+            parent.cards,
+            parent_offsets=_log_weights(degree),
+            random_state=random_state,
+            on_progress=_table_progress(on_progress, f"{table.name}.{fk.column}"),
+            should_stop=should_stop,
+        )
+        matcher.save(staging / "tables" / table.name / f"fk-{fk.column}")
 
 
 class TrainedGenerator:
@@ -214,18 +425,46 @@ class TrainedGenerator:
         manifest = json.loads((self.workspace / MANIFEST).read_text())
         self.config = GeneratorConfig.model_validate(manifest["config"])
         self.summaries = {k: TableSummary(**v) for k, v in manifest["tables"].items()}
-        self._flat: dict[str, FlatGenerator] = {}
+        self.order: list[str] = manifest.get("order") or list(self.summaries)
+        self._models: dict[str, FlatGenerator | SequenceGenerator] = {}
+        self._roles: dict[str, dict[str, Any]] = {}
 
-    def table(self, name: str) -> FlatGenerator:
+    def _check_name(self, name: str) -> None:
         if name not in self.summaries:
             raise EngineInputError(
                 f"the generator has no table {name!r}; its tables are {list(self.summaries)}"
             )
-        if name not in self._flat:
-            self._flat[name] = FlatGenerator.load(self.workspace / "tables" / name)
-        return self._flat[name]
+
+    def roles(self, name: str) -> dict[str, Any]:
+        self._check_name(name)
+        if name not in self._roles:
+            roles = json.loads((self.workspace / "tables" / name / "keys.json").read_text())
+            # workspaces of single-table engine versions hold columns and keys only
+            for key, default in (("kind", "flat"), ("context", None), ("non_context", []), ("children", [])):
+                roles.setdefault(key, default)
+            self._roles[name] = roles
+        return self._roles[name]
+
+    def model(self, name: str) -> FlatGenerator | SequenceGenerator:
+        self._check_name(name)
+        if name not in self._models:
+            directory = self.workspace / "tables" / name
+            if self.roles(name)["kind"] == "sequence":
+                self._models[name] = SequenceGenerator.load(directory)
+            else:
+                self._models[name] = FlatGenerator.load(directory)
+        return self._models[name]
+
+    def table(self, name: str) -> FlatGenerator:
+        """The row model of a table (for a sequence table: the model of its rows)."""
+        model = self.model(name)
+        return model.rows if isinstance(model, SequenceGenerator) else model
 
     def holdout_index(self, name: str) -> np.ndarray:
+        """Index labels of the rows held out for validation (a sequence table: its held-out parents' rows)."""
+        roles = self.roles(name)
+        if "holdout_index" in roles:
+            return np.asarray(roles["holdout_index"])
         return self.table(name).holdout_index
 
     def generate(
@@ -247,50 +486,250 @@ class TrainedGenerator:
             )
         rng = np.random.default_rng(config.random_state)
         out: dict[str, pd.DataFrame] = {}
-        for name, summary in self.summaries.items():
+        states: dict[str, _Trained] = {}
+        for name in self.order:
             tc = by_name.get(name) or SyntheticTableConfiguration()
-            out[name] = self._generate_table(name, tc, summary, is_probe, rng, on_progress)
-        return out
+            out[name], states[name] = self._generate_table(name, tc, is_probe, rng, out, states, on_progress)
+        for name in self.order:
+            self._assign_foreign_keys(name, by_name.get(name), out, states, rng)
+        return {name: self._finish(name, out[name]) for name in self.summaries}
+
+    def _seed(
+        self, name: str, tc: SyntheticTableConfiguration
+    ) -> tuple[pd.DataFrame | None, dict[str, pd.Series]]:
+        """The seed's model columns, and its key columns apart."""
+        seed = tc.seed_frame()
+        if seed is None:
+            return None, {}
+        if not isinstance(seed, pd.DataFrame):
+            seed = pd.DataFrame(seed)
+        roles = self.roles(name)
+        unknown = [c for c in seed.columns if c not in roles["columns"]]
+        if unknown:
+            raise EngineInputError(
+                f"table {name!r}: seed columns {unknown} are not columns of the table; its columns are {roles['columns']}"
+            )
+        seed = seed.reset_index(drop=True)
+        key_columns = [*roles["keys"], *(r["column"] for r in roles["non_context"])]
+        if roles["context"]:
+            key_columns.append(roles["context"]["column"])
+        keys = {k: seed[k] for k in key_columns if k in seed.columns}
+        return seed.drop(columns=list(keys)), keys
 
     def _generate_table(
         self,
         name: str,
         tc: SyntheticTableConfiguration,
-        summary: TableSummary,
         is_probe: bool,
         rng: np.random.Generator,
+        out: dict[str, pd.DataFrame],
+        states: dict[str, _Trained],
         on_progress: ProgressCallback,
-    ) -> pd.DataFrame:
-        flat = self.table(name)
-        meta = json.loads((self.workspace / "tables" / name / "keys.json").read_text())
-        seed = tc.seed_frame()
-        if seed is not None and not isinstance(seed, pd.DataFrame):
-            seed = pd.DataFrame(seed)
-        size = tc.effective_sample_size(is_subject=True, training_rows=summary.rows, is_probe=is_probe)
-        keys = meta["keys"]
-        seed_keys = None
-        if seed is not None:
-            unknown = [c for c in seed.columns if c not in meta["columns"]]
-            if unknown:
+    ) -> tuple[pd.DataFrame, _Trained]:
+        roles = self.roles(name)
+        model = self.model(name)
+        seed, seed_keys = self._seed(name, tc)
+        temperature = tc.sampling_temperature if tc.sampling_temperature is not None else 1.0
+        top_p = tc.sampling_top_p if tc.sampling_top_p is not None else 1.0
+        progress = _table_progress(on_progress, name) if len(self.order) > 1 else on_progress
+        if isinstance(model, FlatGenerator):
+            summary = self.summaries[name]
+            size = tc.effective_sample_size(is_subject=True, training_rows=summary.rows, is_probe=is_probe)
+            request = GenerationRequest(
+                size=size,
+                seed=seed,
+                sampling_temperature=temperature,
+                sampling_top_p=top_p,
+                rebalancing=tc.rebalancing.model_dump() if tc.rebalancing else None,
+                imputation=list(tc.imputation.columns) if tc.imputation else [],
+                fairness=tc.fairness.model_dump() if tc.fairness else None,
+                random_state=int(rng.integers(2**31)),
+            )
+            frame, codes = model.sample_with_codes(request, progress)
+            ancestry, ancestry_cards = codes, _cards(model)
+            cards = _cards(model)
+        else:
+            for feature in ("rebalancing", "imputation", "fairness"):
+                if getattr(tc, feature) is not None:
+                    raise EngineInputError(
+                        f"table {name!r}: {feature} applies to subject tables only, and {name!r} is a sequence "
+                        "table (it has a context foreign key); configure it on the subject table"
+                    )
+            if tc.sample_size is not None:
                 raise EngineInputError(
-                    f"table {name!r}: seed columns {unknown} are not columns of the table; its columns are {meta['columns']}"
+                    f"table {name!r}: sample_size applies to subject tables only; the size of a sequence table "
+                    "follows its parent table"
                 )
-            seed_keys = {k: seed[k].reset_index(drop=True) for k in keys if k in seed.columns}
-            seed = seed.drop(columns=[k for k in keys if k in seed.columns])
-        request = GenerationRequest(
-            size=size,
-            seed=seed,
-            sampling_temperature=tc.sampling_temperature if tc.sampling_temperature is not None else 1.0,
-            sampling_top_p=tc.sampling_top_p if tc.sampling_top_p is not None else 1.0,
-            rebalancing=tc.rebalancing.model_dump() if tc.rebalancing else None,
-            imputation=list(tc.imputation.columns) if tc.imputation else [],
-            fairness=tc.fairness.model_dump() if tc.fairness else None,
-            random_state=int(rng.integers(2**31)),
-        )
-        frame = flat.sample(request, on_progress)
-        for key, info in keys.items():
-            values = generate_keys(info, len(frame), rng)
-            if seed_keys and key in seed_keys:
-                values = seed_keys[key].astype(values.dtype, errors="ignore")
+            context = roles["context"]
+            parent_frame, parent = out[context["parent"]], states[context["parent"]]
+            lengths = parent_frame[SEQLEN_PREFIX + name].fillna(0).to_numpy().astype(np.int64).clip(min=0)
+            seed_parent = None
+            if seed is not None:
+                fk = context["column"]
+                if fk not in seed_keys:
+                    raise EngineInputError(
+                        f"table {name!r}: seed rows need the context key column {fk!r} to say which "
+                        f"{context['parent']!r} row they belong to"
+                    )
+                position = pd.Series(np.arange(len(parent.keys)), index=pd.Index(parent.keys.to_numpy()))
+                mapped = seed_keys[fk].map(position)
+                if mapped.isna().any():
+                    missing = seed_keys[fk][mapped.isna()].drop_duplicates().head(5).tolist()
+                    raise EngineInputError(
+                        f"table {name!r}: seed rows reference {context['parent']!r} keys {missing} that are not in "
+                        f"the seed of {context['parent']!r}; seed the parent rows too, with the same key values"
+                    )
+                seed_parent = mapped.to_numpy().astype(np.int64)
+                order = np.argsort(seed_parent, kind="stable")
+                seed, seed_parent = seed.iloc[order].reset_index(drop=True), seed_parent[order]
+                seed_keys = {k: v.iloc[order].reset_index(drop=True) for k, v in seed_keys.items()}
+            frame, parent_of, codes = model.sample(
+                parent.ancestry,
+                lengths,
+                seed=seed,
+                seed_parent=seed_parent,
+                temperature=temperature,
+                top_p=top_p,
+                random_state=int(rng.integers(2**31)),
+                on_progress=progress,
+            )
+            frame[context["column"]] = parent.keys.to_numpy()[parent_of]
+            ancestry = np.concatenate([codes, parent.ancestry[parent_of]], axis=1)
+            ancestry_cards = _cards(model.rows) + parent.ancestry_cards
+            cards = _cards(model.rows)
+            if seed is not None and seed_parent is not None:
+                seeded_rows = (
+                    np.searchsorted(parent_of, seed_parent)
+                    + pd.Series(seed_parent).groupby(seed_parent).cumcount().to_numpy()
+                )
+                seed_keys = {
+                    k: _spread(v, seeded_rows, len(frame))
+                    for k, v in seed_keys.items()
+                    if k != context["column"]
+                }
+        keys_out = None
+        for key, info in roles["keys"].items():
+            given = seed_keys.get(key)
+            values = _unique_keys(info, len(frame), given, rng)
             frame.insert(0, key, values)
-        return frame[meta["columns"]]
+            keys_out = values
+        for column, values in seed_keys.items():
+            if column not in roles["keys"] and (not roles["context"] or column != roles["context"]["column"]):
+                frame[column] = (
+                    values.reindex(range(len(frame))) if len(values) != len(frame) else values.to_numpy()
+                )
+        state = _Trained(
+            keys=keys_out if keys_out is not None else pd.Series(np.arange(len(frame))),
+            codes=codes,
+            cards=cards,
+            ancestry=ancestry,
+            ancestry_cards=ancestry_cards,
+            validation=np.zeros(len(frame), dtype=bool),
+            labels=np.arange(len(frame)),
+        )
+        return frame, state
+
+    def _assign_foreign_keys(
+        self,
+        name: str,
+        tc: SyntheticTableConfiguration | None,
+        out: dict[str, pd.DataFrame],
+        states: dict[str, _Trained],
+        rng: np.random.Generator,
+    ) -> None:
+        roles = self.roles(name)
+        frame = out[name]
+        temperature = (
+            tc.sampling_temperature if tc is not None and tc.sampling_temperature is not None else 1.0
+        )
+        for link in roles["non_context"]:
+            column, parent_name = link["column"], link["parent"]
+            parent = states[parent_name]
+            present = (
+                frame[HAS_PREFIX + column].astype(bool).to_numpy()
+                if HAS_PREFIX + column in frame
+                else np.ones(len(frame), dtype=bool)
+            )
+            given = frame[column] if column in frame else None
+            keep_given = np.zeros(len(frame), dtype=bool)
+            if given is not None:
+                keep_given = given.isin(parent.keys).to_numpy()
+                present &= ~keep_given
+            values = pd.Series([None] * len(frame), dtype=object)
+            directory = self.workspace / "tables" / name / f"fk-{column}"
+            if present.any():
+                if len(parent.keys) == 0:
+                    raise EngineInputError(
+                        f"table {name!r}: its rows reference {parent_name!r}, but no {parent_name!r} rows were "
+                        "generated; give that table a size of at least 1"
+                    )
+                generator = torch.Generator().manual_seed(int(rng.integers(2**31)))
+                weights = out[parent_name].get(f"{DEGREE_PREFIX}{name}.{column}")
+                offsets = None if weights is None else _log_weights(weights.to_numpy())
+                if directory.exists():
+                    chosen = KeyMatcher.load(directory).assign(
+                        states[name].codes[present], parent.codes, generator, temperature, offsets
+                    )
+                else:  # the training data had no linked rows: any parent fits
+                    chosen = rng.integers(0, len(parent.keys), int(present.sum()))
+                values[present] = parent.keys.to_numpy()[chosen]
+            if given is not None:
+                values[keep_given] = given[keep_given].to_numpy()
+            frame[column] = values
+
+    def _finish(self, name: str, frame: pd.DataFrame) -> pd.DataFrame:
+        """Source column order and dtypes; helper columns dropped."""
+        roles = self.roles(name)
+        helpers = (SEQLEN_PREFIX, HAS_PREFIX, DEGREE_PREFIX, CONSTANT_COLUMN)
+        frame = frame.drop(columns=[c for c in frame.columns if str(c).startswith(helpers)])
+        for column in [
+            *(r["column"] for r in roles["non_context"]),
+            *([roles["context"]["column"]] if roles["context"] else []),
+        ]:
+            dtype = roles.get("dtypes", {}).get(column)
+            if dtype:
+                frame[column] = _cast(frame[column], dtype)
+        return frame[roles["columns"]].reset_index(drop=True)
+
+
+def _log_weights(counts: np.ndarray) -> np.ndarray:
+    """log(1 + each parent's number of children): parents without children stay candidates in
+    training, so the matcher also learns which of them do not fit."""
+    return np.log1p(np.nan_to_num(np.asarray(counts, dtype=float), nan=0.0).clip(min=0))
+
+
+def _unique_keys(
+    info: dict[str, Any], n: int, given: pd.Series | None, rng: np.random.Generator
+) -> pd.Series:
+    """n unique primary keys; seeded rows keep theirs, generated ones never collide with them."""
+    if given is None or given.notna().sum() == 0:
+        return generate_keys(info, n, rng)
+    given = given.reindex(range(n)) if len(given) != n else given.reset_index(drop=True)
+    taken = set(given.dropna().tolist())
+    if len(taken) != int(given.notna().sum()):
+        raise EngineInputError("seeded primary key values must be unique")
+    need = int(given.isna().sum())
+    candidates = generate_keys(info, need + len(taken), rng)
+    fresh = candidates[~candidates.isin(taken)].head(need).to_numpy()
+    values = given.astype(object).copy()
+    values[given.isna()] = fresh
+    return _cast(values, info["dtype"])
+
+
+def _spread(values: pd.Series, rows: np.ndarray, n: int) -> pd.Series:
+    """Seed key values placed at their generated rows (empty elsewhere)."""
+    out = pd.Series([None] * n, dtype=object)
+    out.iloc[rows] = values.to_numpy()
+    return out
+
+
+def _cast(values: pd.Series, dtype: str) -> pd.Series:
+    try:
+        return values.astype(dtype)
+    except (TypeError, ValueError):
+        if values.isna().any() and dtype.startswith("int"):
+            try:
+                return values.astype("Int64")
+            except (TypeError, ValueError):
+                pass
+        return values

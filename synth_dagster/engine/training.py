@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import math
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,6 +20,9 @@ from synth_dagster.engine.progress import EngineProgress, ProgressCallback, Stop
 # learned, and the order used for unconditional generation gets extra accuracy.
 CANONICAL_SHARE_FLEXIBLE = 0.5
 PATIENCE_EPOCHS = 3
+# Early stopping waits for this many optimizer steps: a small table's epoch is a handful of steps,
+# and a few epochs of them are too few to pick up what the context adds.
+MIN_STEPS_BEFORE_STOPPING = 300
 # An epoch counts as progress only when it improves the best validation loss by this share.
 MIN_RELATIVE_IMPROVEMENT = 0.004
 
@@ -101,6 +105,7 @@ def validation_loss(
     model: TabularARGN, codes: torch.Tensor, column_of: torch.Tensor, sub_index: torch.Tensor
 ) -> float:
     """Mean loss in the canonical order (the order of unconditional generation)."""
+    was_training = model.training
     model.eval()
     n_columns = int(column_of.max()) + 1
     masks = visibility(torch.arange(n_columns)[None, :], column_of, sub_index)
@@ -109,12 +114,12 @@ def validation_loss(
         chunk = codes[start : start + 8192]
         total += float(_loss(model, chunk, masks, [len(chunk)], None)) * len(chunk)
         count += len(chunk)
-    model.train()
+    model.train(was_training)
     return total / max(count, 1)
 
 
 @torch.no_grad()
-def _start_at_marginals(model: TabularARGN, codes: np.ndarray) -> None:
+def start_at_marginals(model: TabularARGN, codes: np.ndarray) -> None:
     """Start every head's output at its sub-column's training frequencies instead of uniform.
 
     why: a small table gives few optimizer steps before early stopping; starting from uniform, the
@@ -136,11 +141,7 @@ def train_model(
     initial_state: dict[str, torch.Tensor] | None = None,
 ) -> tuple[TabularARGN, TrainingReport]:
     """Train a TabularARGN; `initial_state` (weights of the same shape) continues an earlier training."""
-    seed = (
-        settings.random_state
-        if settings.random_state is not None
-        else int(np.random.SeedSequence().entropy % 2**31)
-    )
+    seed = resolve_seed(settings.random_state)
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     generator = torch.Generator().manual_seed(seed)
@@ -148,57 +149,122 @@ def train_model(
     if initial_state is not None:
         model.load_state_dict(initial_state)
     else:
-        _start_at_marginals(model, train_codes)
-    column_of = torch.tensor(shape.column_of)
-    sub_index = torch.tensor(
-        [sum(1 for k in range(j) if shape.column_of[k] == c) for j, c in enumerate(shape.column_of)]
-    )
-    n_columns = int(column_of.max()) + 1
-    share = CANONICAL_SHARE_FLEXIBLE if settings.enable_flexible_generation else 1.0
-    orders = OrderSampler(n_columns, share, generator)
+        start_at_marginals(model, train_codes)
+    orders = ColumnOrders(shape, settings.enable_flexible_generation, generator)
 
     train_t = torch.from_numpy(train_codes)
     val_t = torch.from_numpy(val_codes) if len(val_codes) else train_t[: min(len(train_t), 2048)]
     batch = settings.batch_size or auto_batch_size(len(train_t))
     batch = max(1, min(batch, len(train_t)))
+
+    def epoch_batches() -> Iterator[tuple[torch.Tensor, int]]:
+        perm = torch.from_numpy(rng.permutation(len(train_t)))
+        for start in range(0, len(train_t), batch):
+            codes = train_t[perm[start : start + batch]]
+            yield orders.loss(model, codes, None), len(codes)
+
+    def validate() -> float:
+        return validation_loss(model, val_t, orders.column_of, orders.sub_index)
+
+    report = run_training(
+        model,
+        epoch_batches,
+        validate,
+        math.ceil(len(train_t) / batch),
+        batch,
+        settings,
+        on_progress,
+        should_stop,
+        continued=initial_state is not None,
+    )
+    return model, report
+
+
+def resolve_seed(random_state: int | None) -> int:
+    return random_state if random_state is not None else int(np.random.SeedSequence().entropy % 2**31)
+
+
+class ColumnOrders:
+    """The column orders a model trains on, and the teacher-forced loss of a batch under them."""
+
+    def __init__(self, shape: ModelShape, flexible: bool, generator: torch.Generator):
+        self.column_of = torch.tensor(shape.column_of)
+        self.sub_index = torch.tensor(
+            [sum(1 for k in range(j) if shape.column_of[k] == c) for j, c in enumerate(shape.column_of)]
+        )
+        n_columns = int(self.column_of.max()) + 1
+        share = CANONICAL_SHARE_FLEXIBLE if flexible else 1.0
+        self.sampler = OrderSampler(n_columns, share, generator)
+
+    def loss(self, model: TabularARGN, codes: torch.Tensor, context: torch.Tensor | None) -> torch.Tensor:
+        ranks, sizes = self.sampler(len(codes))
+        return _loss(model, codes, visibility(ranks, self.column_of, self.sub_index), sizes, context)
+
+    def canonical_loss(
+        self, model: TabularARGN, codes: torch.Tensor, context: torch.Tensor | None
+    ) -> torch.Tensor:
+        masks = visibility(torch.arange(self.sampler.n_columns)[None, :], self.column_of, self.sub_index)
+        return _loss(model, codes, masks, [len(codes)], context)
+
+
+def run_training(
+    module: nn.Module,
+    epoch_batches: Callable[[], Iterator[tuple[torch.Tensor, int]]],
+    validate: Callable[[], float],
+    steps_per_epoch: int,
+    batch_rows: int,
+    settings: TrainingSettings,
+    on_progress: ProgressCallback = no_progress,
+    should_stop: StopCheck = never_stop,
+    continued: bool = False,
+) -> TrainingReport:
+    """The optimisation loop shared by flat and sequence models.
+
+    `epoch_batches()` yields (loss, rows) per batch of one epoch; `validate()` gives the validation
+    loss (the module is put in eval mode around it). Keeps the best checkpoint, stops early on a
+    plateau, on `max_training_time`, or after `max_epochs`.
+    """
     accumulate = max(1, settings.gradient_accumulation_steps or 1)
     optimizer = torch.optim.AdamW(
-        model.parameters(), lr=settings.learning_rate or auto_learning_rate(batch), weight_decay=1e-5
+        module.parameters(), lr=settings.learning_rate or auto_learning_rate(batch_rows), weight_decay=1e-5
     )
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=1)
-    steps_per_epoch = math.ceil(len(train_t) / batch)
+    steps_per_epoch = max(1, steps_per_epoch)
     max_steps = int(settings.max_epochs * steps_per_epoch)
     deadline = time.monotonic() + settings.max_training_time * 60 if settings.max_training_time else math.inf
 
+    def checked_validation() -> float:
+        module.eval()
+        with torch.no_grad():
+            value = validate()
+        module.train()
+        return value
+
     started = time.monotonic()
-    best_loss, best_state, bad_epochs, step = math.inf, copy.deepcopy(model.state_dict()), 0, 0
-    if initial_state is not None:
+    best_loss, best_state, bad_epochs, step = math.inf, copy.deepcopy(module.state_dict()), 0, 0
+    if continued:
         # continued training keeps the earlier weights unless it improves on them
-        best_loss = validation_loss(model, val_t, column_of, sub_index)
+        best_loss = checked_validation()
     progress_loss = math.inf
     stop_reason = "max_epochs"
     epoch = 0
+    module.train()
     while step < max_steps:
         epoch += 1
-        perm = torch.from_numpy(rng.permutation(len(train_t)))
         running, seen = 0.0, 0
-        for i, start in enumerate(range(0, len(train_t), batch)):
+        for i, (loss, rows) in enumerate(epoch_batches()):
             if should_stop():
                 raise TrainingCanceled("training was canceled")
-            idx = perm[start : start + batch]
-            codes = train_t[idx]
-            ranks, sizes = orders(len(idx))
-            loss = _loss(model, codes, visibility(ranks, column_of, sub_index), sizes, None)
             (loss / accumulate).backward()
-            if (i + 1) % accumulate == 0 or start + batch >= len(train_t):
+            if (i + 1) % accumulate == 0 or i + 1 >= steps_per_epoch:
                 optimizer.step()
                 optimizer.zero_grad(set_to_none=True)
-            running += loss.item() * len(idx)
-            seen += len(idx)
+            running += loss.item() * rows
+            seen += rows
             step += 1
             if step >= max_steps or time.monotonic() > deadline:
                 break
-        val = validation_loss(model, val_t, column_of, sub_index)
+        val = checked_validation()
         scheduler.step(val)
         elapsed = time.monotonic() - started
         on_progress(
@@ -214,24 +280,23 @@ def train_model(
             )
         )
         if val < best_loss:
-            best_loss, best_state = val, copy.deepcopy(model.state_dict())
+            best_loss, best_state = val, copy.deepcopy(module.state_dict())
         if math.isinf(progress_loss) or val < progress_loss - abs(progress_loss) * MIN_RELATIVE_IMPROVEMENT:
             progress_loss, bad_epochs = val, 0
         else:
             bad_epochs += 1
-        if bad_epochs >= PATIENCE_EPOCHS:
+        if bad_epochs >= PATIENCE_EPOCHS and step >= MIN_STEPS_BEFORE_STOPPING:
             stop_reason = "early_stopping"
             break
         if time.monotonic() > deadline:
             stop_reason = "max_training_time"
             break
-    model.load_state_dict(best_state)
-    model.eval()
-    report = TrainingReport(
+    module.load_state_dict(best_state)
+    module.eval()
+    return TrainingReport(
         epochs=step / steps_per_epoch,
         steps=step,
         best_val_loss=best_loss,
         seconds=time.monotonic() - started,
         stop_reason=stop_reason,
     )
-    return model, report

@@ -7,11 +7,16 @@ Importable without Dagster or torch::
     metrics = evaluate(synthetic, training, holdout)           # -> ModelMetrics
     evaluation = assess(synthetic, training, holdout)          # metrics + what the reports draw
     model_report(evaluation, "model-report.html")              # self-contained, offline HTML
+
+    # a child table against the parent rows its (non-context) foreign key references
+    relation = relation_accuracy(syn_child, syn_parent, trn_child, trn_parent, foreign_key="account_id",
+                                 primary_key="id")
 """
 
-from synth_dagster.domain.metrics import Accuracy, Distances, ModelMetrics, Similarity
+from synth_dagster.domain.metrics import Accuracy, Distances, ModelMetrics, RelationAccuracy, Similarity
 from synth_dagster.qa._prepare import Context
 from synth_dagster.qa.evaluation import Evaluation, assess, evaluate
+from synth_dagster.qa.relations import referential_integrity, relation_accuracy
 from synth_dagster.qa.report import data_report, model_report, write_html
 
 __all__ = [
@@ -20,10 +25,13 @@ __all__ = [
     "Distances",
     "Evaluation",
     "ModelMetrics",
+    "RelationAccuracy",
     "Similarity",
     "assess",
     "data_report",
     "evaluate",
     "model_report",
+    "referential_integrity",
+    "relation_accuracy",
     "write_html",
 ]

@@ -90,7 +90,19 @@ def bivariates(
 ) -> list[MarginalAccuracy]:
     """All target pairs, plus every target column with every context column."""
     combos: list[tuple[int, ...]] = list(itertools.combinations(range(n_target), 2))
-    combos += [(i, j) for i in range(n_target) for j in range(n_target, len(names))]
+    return _score(trn, syn, hol, names, sizes, combos) + cross_pairs(trn, syn, hol, names, sizes, n_target)
+
+
+def cross_pairs(
+    trn: np.ndarray,
+    syn: np.ndarray,
+    hol: np.ndarray | None,
+    names: list[str],
+    sizes: np.ndarray,
+    n_target: int,
+) -> list[MarginalAccuracy]:
+    """Every target column with every context column (or a child's columns with its parent's)."""
+    combos: list[tuple[int, ...]] = [(i, j) for i in range(n_target) for j in range(n_target, len(names))]
     return _score(trn, syn, hol, names, sizes, combos)
 
 

@@ -7,15 +7,27 @@ job's status, so a failed or canceled job never leaves a half-written report beh
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from synth_dagster.domain import ModelMetrics, SyntheticDatasetConfig
+from synth_dagster.domain import (
+    GeneratorConfig,
+    ModelMetrics,
+    RelationAccuracy,
+    SourceForeignKeyConfig,
+    SourceTableConfig,
+    SyntheticDatasetConfig,
+)
 from synth_dagster.engine import TrainedGenerator
 from synth_dagster.sdk.frames import parquet_bytes, read_frame
 from synth_dagster.sdk.store import Store
+
+if TYPE_CHECKING:
+    from synth_dagster.qa import Evaluation
 
 log = logging.getLogger(__name__)
 MAX_QA_SYNTHETIC_ROWS = 20_000
@@ -32,6 +44,143 @@ def split_training(frame: pd.DataFrame, holdout_index) -> tuple[pd.DataFrame, pd
     return frame[~holdout_mask], frame[holdout_mask]
 
 
+@dataclass(frozen=True)
+class _Rows:
+    """One table as the metrics see it: synthetic, training and holdout rows (the holdout may be empty)."""
+
+    synthetic: pd.DataFrame
+    training: pd.DataFrame
+    holdout: pd.DataFrame
+
+    @property
+    def real(self) -> pd.DataFrame:
+        return pd.concat([self.training, self.holdout])
+
+
+def _tables(config: GeneratorConfig | None) -> dict[str, SourceTableConfig]:
+    return {} if config is None else {t.name: t for t in config.tables or []}
+
+
+def _has_foreign_keys(tables: dict[str, SourceTableConfig]) -> bool:
+    return any(t.foreign_keys for t in tables.values())
+
+
+def _without_keys(frame: pd.DataFrame, table: SourceTableConfig, keep: str | None = None) -> pd.DataFrame:
+    """Key values are generated, not learned: they are no column to assess (except the join key `keep`)."""
+    return frame.drop(columns=[c for c in table.key_columns if c != keep and c in frame.columns])
+
+
+def _dump(metrics: ModelMetrics) -> dict:
+    # why: tables without relations store exactly the dict they stored before `relations` existed
+    return metrics.model_dump(mode="json", exclude={"relations"} if metrics.relations is None else None)
+
+
+def _parent_rows(
+    fk: SourceForeignKeyConfig, rows: dict[str, _Rows], tables: dict[str, SourceTableConfig]
+) -> tuple[str, _Rows] | None:
+    """(primary key, rows without other keys) of the table `fk` references; None without its rows."""
+    parent = tables.get(fk.referenced_table)
+    if parent is None or parent.primary_key is None or fk.referenced_table not in rows:
+        log.info("no rows of table %s; foreign key %s is not assessed", fk.referenced_table, fk.column)
+        return None
+    pk, prow = parent.primary_key, rows[fk.referenced_table]
+    return pk, _Rows(*(_without_keys(df, parent, pk) for df in (prow.synthetic, prow.training, prow.holdout)))
+
+
+def _sequence_evaluation(
+    own: _Rows, key: str, parent: tuple[str, _Rows] | None, random_state: int
+) -> Evaluation | None:
+    """A sequence table grouped by its context key, with the parent's columns as context."""
+    from synth_dagster import qa
+
+    syn, trn, hol = own.synthetic, own.training, own.holdout
+    if parent is None:  # e.g. the parent's reference rows are missing: still sequences, without context
+        return qa.assess(syn, trn, hol if len(hol) else None, group_key=key, random_state=random_state)
+    pk, prow = parent
+    # Rows without a parent row were left out of training (a sequence needs its parent).
+    known = prow.real[pk]
+    trn, hol = trn[trn[key].isin(known)], hol[hol[key].isin(known)]
+    if len(trn) == 0:
+        return None
+    with_holdout = len(hol) > 0 and len(prow.holdout) > 0
+    context = qa.Context(
+        synthetic=prow.synthetic,
+        training=prow.training,
+        holdout=prow.holdout if with_holdout else None,
+        primary_key=pk,
+    )
+    return qa.assess(
+        syn,
+        trn,
+        hol if with_holdout else None,
+        context=context,
+        context_key=key,
+        random_state=random_state,
+    )
+
+
+def _assess_table(
+    name: str, rows: dict[str, _Rows], tables: dict[str, SourceTableConfig], random_state: int
+) -> tuple[Evaluation | None, list[RelationAccuracy]]:
+    """A table's evaluation (None when it has nothing but keys) and its non-context relations.
+
+    A table with a context foreign key is a sequence table, assessed with its parent as context; each
+    non-context foreign key adds the accuracy of the child columns against the referenced parent's.
+    """
+    from synth_dagster import qa
+
+    own, table = rows[name], tables.get(name)
+    if table is None or not table.key_columns:
+        holdout = own.holdout if len(own.holdout) else None
+        return qa.assess(own.synthetic, own.training, holdout, random_state=random_state), []
+    if len(own.synthetic) == 0:
+        log.warning("table %s: the synthetic sample has no rows; no metrics for it", name)
+        return None, []
+
+    def keeping(key: str | None) -> _Rows:
+        return _Rows(*(_without_keys(df, table, key) for df in (own.synthetic, own.training, own.holdout)))
+
+    fk = table.context_foreign_key
+    evaluation = None
+    if any(c not in table.key_columns for c in own.training.columns):
+        if fk is None:
+            flat = keeping(None)
+            holdout = flat.holdout if len(flat.holdout) else None
+            evaluation = qa.assess(flat.synthetic, flat.training, holdout, random_state=random_state)
+        else:
+            evaluation = _sequence_evaluation(
+                keeping(fk.column), fk.column, _parent_rows(fk, rows, tables), random_state
+            )
+
+    relations: list[RelationAccuracy] = []
+    for rel in table.foreign_keys or []:
+        parent = None if rel.is_context else _parent_rows(rel, rows, tables)
+        if parent is None:
+            continue
+        pk, prow = parent
+        child = keeping(rel.column)
+        relations.append(
+            qa.relation_accuracy(
+                child.synthetic,
+                prow.synthetic,
+                child.training,
+                # a holdout child may reference a training parent: join both splits with the whole table
+                prow.real,
+                child.holdout if len(child.holdout) else None,
+                None,
+                foreign_key=rel.column,
+                primary_key=pk,
+                referenced_table=rel.referenced_table,
+                random_state=random_state,
+            )
+        )
+    return evaluation, relations
+
+
+def _probe_size(train_rows: pd.DataFrame, holdout_rows: pd.DataFrame) -> int:
+    return max(min(len(holdout_rows) or len(train_rows) + len(holdout_rows), MAX_QA_SYNTHETIC_ROWS), 1)
+
+
 def model_quality(
     trained: TrainedGenerator,
     frames: dict[str, pd.DataFrame],
@@ -43,45 +192,116 @@ def model_quality(
     """Per table: metrics of a synthetic sample against training and holdout rows.
 
     The model report of each table in `report_tables` is written to `out_dir/<table>-model-report.html`.
-    `check` is called between tables (it raises to cancel).
+    `check` is called between tables (it raises to cancel). A generator with foreign keys is probed
+    once for the whole dataset (children follow their subject tables), so relations hold in the sample.
     """
-    from synth_dagster import qa
-
-    results: dict[str, dict] = {}
-    for name, frame in frames.items():
+    tables = _tables(trained.config)
+    splits = {name: split_training(frame, trained.holdout_index(name)) for name, frame in frames.items()}
+    rows: dict[str, _Rows] = {}
+    if _has_foreign_keys(tables):
         check()
-        train_rows, holdout_rows = split_training(frame, trained.holdout_index(name))
-        size = min(len(holdout_rows) or len(frame), MAX_QA_SYNTHETIC_ROWS)
         probe = SyntheticDatasetConfig.model_validate(
             {
                 "random_state": random_state,
-                "tables": [{"name": name, "configuration": {"sample_size": max(size, 1)}}],
+                "tables": [
+                    {"name": name, "configuration": {"sample_size": _probe_size(*splits[name])}}
+                    for name in frames
+                    if name not in tables or tables[name].is_subject
+                ],
             }
         )
-        synthetic = trained.generate(probe)[name]
-        evaluation = qa.assess(
-            synthetic, train_rows, holdout_rows if len(holdout_rows) else None, random_state=random_state or 0
-        )
-        report = None
-        if name in report_tables:
-            check()
-            out_dir.mkdir(parents=True, exist_ok=True)
-            report = f"{name}-model-report.html"
-            qa.model_report(evaluation, out_dir / report, title=f"Model report: {name}")
-        results[name] = {"metrics": evaluation.metrics.model_dump(mode="json"), "report": report}
+        synthetic = trained.generate(probe)
+        rows = {name: _Rows(synthetic[name], *splits[name]) for name in frames}
+
+    results: dict[str, dict] = {}
+    for name in frames:
+        check()
+        if name not in rows:  # no foreign keys: one probe per table, as always
+            probe = SyntheticDatasetConfig.model_validate(
+                {
+                    "random_state": random_state,
+                    "tables": [{"name": name, "configuration": {"sample_size": _probe_size(*splits[name])}}],
+                }
+            )
+            rows[name] = _Rows(trained.generate(probe)[name], *splits[name])
+        evaluation, relations = _assess_table(name, rows, tables, random_state or 0)
+        results[name] = _result(evaluation, relations, name, "model", out_dir, check, name in report_tables)
     return results
+
+
+def _result(
+    evaluation: Evaluation | None,
+    relations: list[RelationAccuracy],
+    name: str,
+    kind: str,
+    out_dir: Path,
+    check: Callable[[], None],
+    with_report: bool,
+) -> dict:
+    """The stored figures of one table, and its report (written when wanted and there is an evaluation)."""
+    from synth_dagster import qa
+
+    if evaluation is None:
+        metrics = ModelMetrics(relations=relations) if relations else None
+        return {"metrics": _dump(metrics) if metrics is not None else None, "report": None}
+    if relations:
+        evaluation.metrics.relations = relations
+    report = None
+    if with_report:
+        check()
+        out_dir.mkdir(parents=True, exist_ok=True)
+        report = f"{name}-{kind}-report.html"
+        write = qa.model_report if kind == "model" else qa.data_report
+        write(evaluation, out_dir / report, title=f"{kind.capitalize()} report: {name}")
+    return {"metrics": _dump(evaluation.metrics), "report": report}
+
+
+def _parents_first(names: list[str], tables: dict[str, SourceTableConfig]) -> list[str]:
+    """`names` with every context parent before its children (the order keys are sampled in)."""
+    ordered: list[str] = []
+
+    def visit(name: str, path: tuple[str, ...] = ()) -> None:
+        fk = tables[name].context_foreign_key if name in tables else None
+        parent = fk.referenced_table if fk is not None else None
+        if parent in names and parent not in ordered and parent not in path:
+            visit(parent, (*path, name))
+        if name not in ordered:
+            ordered.append(name)
+
+    for name in names:
+        visit(name)
+    return ordered
+
+
+def _sample_groups(rows: pd.DataFrame, key: str, limit: int) -> pd.DataFrame:
+    """Whole sequences (rows sharing `key`), in random order, while they fit in `limit` rows."""
+    if len(rows) <= limit:
+        return rows
+    sizes = rows.groupby(key, sort=False, dropna=False).size().sample(frac=1.0, random_state=0)
+    chosen = sizes.index[sizes.cumsum().to_numpy() <= limit]
+    return rows[rows[key].isin(chosen)]
 
 
 def reference_rows(trained: TrainedGenerator, frames: dict[str, pd.DataFrame], out_dir: Path) -> None:
     """A capped sample of training and holdout rows, kept for the data reports of synthetic datasets.
 
-    They are stored in the private `qa/` folder of a generator, which exports never include.
+    They are stored in the private `qa/` folder of a generator, which exports never include. A table
+    with a context foreign key keeps the rows of the parents that were kept, as whole sequences.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
-    for name, frame in frames.items():
-        train_rows, holdout_rows = split_training(frame, trained.holdout_index(name))
-        for kind, rows in zip(REFERENCE_KINDS, (train_rows, holdout_rows), strict=True):
-            rows = rows.sample(min(len(rows), MAX_REFERENCE_ROWS), random_state=0) if len(rows) else rows
+    tables = _tables(trained.config)
+    kept: dict[tuple[str, str], pd.DataFrame] = {}
+    for name in _parents_first(list(frames), tables):
+        splits = split_training(frames[name], trained.holdout_index(name))
+        fk = tables[name].context_foreign_key if name in tables else None
+        parent = tables.get(fk.referenced_table) if fk is not None else None
+        for kind, rows in zip(REFERENCE_KINDS, splits, strict=True):
+            if fk is not None and parent is not None and (fk.referenced_table, kind) in kept:
+                parents = kept[(fk.referenced_table, kind)][parent.primary_key]
+                rows = _sample_groups(rows[rows[fk.column].isin(parents)], fk.column, MAX_REFERENCE_ROWS)
+            elif len(rows):
+                rows = rows.sample(min(len(rows), MAX_REFERENCE_ROWS), random_state=0)
+            kept[(name, kind)] = rows
             (out_dir / f"{name}-{kind}.parquet").write_bytes(parquet_bytes(rows, f"table {name!r}"))
 
 
@@ -99,26 +319,35 @@ def data_quality(
     frames: dict[str, pd.DataFrame],
     out_dir: Path,
     check: Callable[[], None] = _no_check,
+    *,
+    config: GeneratorConfig | None = None,
+    tables: Collection[str] | None = None,
 ) -> dict[str, dict]:
     """Per table: a synthetic dataset's metrics against the generator's reference rows, and the data report.
 
+    `frames` is the whole synthetic dataset; only `tables` (default: all) are assessed, the others
+    serve as parents. `config`, the generator's, tells the keys: without it every table is flat.
     Tables without reference rows (e.g. of an imported generator) get neither.
     """
-    from synth_dagster import qa
-
+    configs = _tables(config)
+    assessed = [n for n in frames if tables is None or n in tables]
+    parents = {fk.referenced_table for n in assessed if n in configs for fk in configs[n].foreign_keys or []}
+    rows: dict[str, _Rows] = {}
+    for name in frames:
+        needed = name in assessed or name in parents
+        reference = load_reference_rows(store, qa_dir, name) if qa_dir and needed else None
+        if reference is not None:
+            rows[name] = _Rows(frames[name], *reference)
     results: dict[str, dict] = {}
-    for name, synthetic in frames.items():
+    for name in assessed:
         check()
-        reference = load_reference_rows(store, qa_dir, name) if qa_dir else None
-        if reference is None:
+        if name not in rows:
             log.info("no reference rows for table %s (imported generator?); skipping its data report", name)
             continue
-        train_rows, holdout_rows = reference
-        evaluation = qa.assess(synthetic, train_rows, holdout_rows if len(holdout_rows) else None)
-        out_dir.mkdir(parents=True, exist_ok=True)
-        report = f"{name}-data-report.html"
-        qa.data_report(evaluation, out_dir / report, title=f"Data report: {name}")
-        results[name] = {"metrics": evaluation.metrics.model_dump(mode="json"), "report": report}
+        evaluation, relations = _assess_table(name, rows, configs, 0)
+        result = _result(evaluation, relations, name, "data", out_dir, check, True)
+        if result["metrics"] is not None:
+            results[name] = result
     return results
 
 

@@ -342,9 +342,11 @@ class GenerationJob(_Job):
         qa = quality.data_quality(
             self.store,
             qa_dir,
-            {n: f for n, f in frames.items() if n in enabled},
+            frames,  # all of them: a table with a data report may need its parent's rows
             scratch / "reports",
             self.check,
+            config=trained.config,
+            tables=enabled,
         )
         for name in enabled:
             tracker.done(StepCode.CREATE_DATA_REPORT, name)

@@ -54,6 +54,6 @@ class CategoricalEncoder:
             out[rare] = np.asarray(cats, dtype=object)[
                 rng.choice(len(cats), size=int(rare.sum()), p=p / p.sum())
             ]
-        elif rare.any() and not cats:
-            out[rare] = None
+        elif rare.any() and not cats and not stats["string_valued"]:
+            out[rare] = None  # no category to sample from, and the token is not a value of this column
         return pd.Series(out, dtype=object)

@@ -192,6 +192,38 @@ encoding where every column spans 0 to 1 (numbers by their percentile, categorie
 </div></section>"""
 
 
+def _relations_section(ev: Evaluation, show_holdout: bool) -> str:
+    relations = ev.metrics.relations
+    if not relations:
+        return ""
+    joined_head = "synthetic / training / holdout" if show_holdout else "synthetic / training"
+    head = (
+        "<th>foreign key</th><th>parent table</th><th>pairs</th><th>accuracy</th>"
+        + ("<th>holdout</th>" if show_holdout else "")
+        + f"<th>referential integrity</th><th>joined rows ({joined_head})</th>"
+    )
+    rows = []
+    for r in relations:
+        joined = [r.synthetic_joined_rows, r.training_joined_rows]
+        if show_holdout:
+            joined.append(r.holdout_joined_rows)
+        cells = (
+            f"<td>{escape(r.foreign_key)}</td><td>{escape(r.referenced_table or '–')}</td>"
+            f"<td class='num'>{r.n_pairs}</td><td class='num'>{_pct(r.bivariate)}</td>"
+        )
+        if show_holdout:
+            cells += f"<td class='num'>{_pct(r.bivariate_max)}</td>"
+        cells += f"<td class='num'>{_pct(r.referential_integrity)}</td>"
+        cells += f"<td class='num'>{' / '.join('–' if n is None else f'{n:,}' for n in joined)}</td>"
+        rows.append(f"<tr>{cells}</tr>")
+    return f"""
+<section id="relations"><h2>Relations</h2>
+<p class="lead">Each row of this table joined with the parent row its foreign key references: the mean bivariate
+accuracy of every (column, parent column) pair. Referential integrity is the share of synthetic keys that find
+their parent; rows with a missing or dangling key are left out of the join.</p>
+<table><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table></section>"""
+
+
 def render(ev: Evaluation, kind: ReportKind, title: str | None, subtitle: str | None) -> str:
     show_holdout = ev.has_holdout  # a data report shows the references too when the holdout is known
     title = title or ("Model report" if kind == "model" else "Data report")
@@ -237,6 +269,8 @@ per column.</p>{_fig(figs.accuracy_bars(ev.coherence, show_holdout, "Coherence a
     ]
     if ev.coherence:
         nav.append(("coherence", "Coherence"))
+    if ev.metrics.relations:
+        nav.append(("relations", "Relations"))
     nav_html = "".join(f'<a href="#{k}">{v}</a>' for k, v in nav)
     plotly_js = plotly.offline.get_plotlyjs()
     return f"""<!DOCTYPE html>
@@ -273,6 +307,7 @@ training beside synthetic on one colour scale.</p><div class="grid2">{pair_divs}
 <p class="lead">Cramér's V between binned columns (0: independent, 1: one determines the other).</p>
 {_fig(figs.association_matrices(ev))}</section>
 {coherence}
+{_relations_section(ev, show_holdout)}
 </main>
 <footer>synth_dagster {escape(__version__)} · embedding: {escape(ev.embedding)} ·
 accuracy on {sizes.get("synthetic_accuracy_sample", 0):,} synthetic records, computed in {ev.elapsed_seconds:.1f} s.</footer>

@@ -1,0 +1,199 @@
+"""Non-context foreign keys: a model that learns which parent row fits a child row.
+
+Two towers embed child rows and parent rows (their codes in each table's own model); the score
+of a pair is the dot product plus a parent term. Training is a softmax over all parent rows (or a
+random subset of them for large parent tables), with the true parent as the target, so the
+scores learn both how popular a parent is and how well it fits the child. At generation time
+every child row draws its parent from the softmax over the *generated* parent rows.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from synth_dagster.engine.model import embedding_width
+from synth_dagster.engine.progress import ProgressCallback, StopCheck, never_stop, no_progress
+from synth_dagster.engine.training import TrainingReport, TrainingSettings, resolve_seed, run_training
+
+EMBEDDING = 32
+HIDDEN = 64
+# Parent tables up to this size get a full softmax per batch; larger ones a random subset.
+FULL_SOFTMAX_PARENTS = 8192
+MAX_MATCHING_ROWS = 30_000
+SCORE_CHUNK = 4096
+MATCHER_FILE = "matcher.pt"
+MATCHER_META = "matcher.json"
+
+
+class _Tower(nn.Module):
+    def __init__(self, cards: tuple[int, ...]):
+        super().__init__()
+        self.embeddings = nn.ModuleList(nn.Embedding(c, embedding_width(c, 12)) for c in cards)
+        width = sum(e.embedding_dim for e in self.embeddings)
+        self.net = nn.Sequential(nn.Linear(max(width, 1), HIDDEN), nn.ReLU(), nn.Linear(HIDDEN, EMBEDDING))
+
+    def forward(self, codes: torch.Tensor) -> torch.Tensor:
+        if not len(self.embeddings):
+            return self.net(torch.zeros(len(codes), 1))
+        return self.net(torch.cat([e(codes[:, k]) for k, e in enumerate(self.embeddings)], 1))
+
+
+class KeyMatcher(nn.Module):
+    def __init__(self, child_cards: tuple[int, ...], parent_cards: tuple[int, ...]):
+        super().__init__()
+        self.child_cards = child_cards
+        self.parent_cards = parent_cards
+        self.child = _Tower(child_cards)
+        self.parent = _Tower(parent_cards)
+        self.parent_bias = nn.Linear(EMBEDDING, 1)
+
+    def scores(
+        self, child_codes: torch.Tensor, parent_vectors: torch.Tensor, parent_bias: torch.Tensor
+    ) -> torch.Tensor:
+        return self.child(child_codes) @ parent_vectors.T + parent_bias
+
+    def parent_side(self, parent_codes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        vectors = self.parent(parent_codes)
+        return vectors, self.parent_bias(vectors).squeeze(1)
+
+    # ------------------------------------------------------------------ training
+    @classmethod
+    def fit(
+        cls,
+        child_codes: np.ndarray,
+        child_cards: tuple[int, ...],
+        parent_of_child: np.ndarray,
+        parent_codes: np.ndarray,
+        parent_cards: tuple[int, ...],
+        parent_offsets: np.ndarray | None = None,
+        random_state: int | None = None,
+        max_training_time: float | None = None,
+        on_progress: ProgressCallback = no_progress,
+        should_stop: StopCheck = never_stop,
+    ) -> tuple[KeyMatcher, TrainingReport]:
+        """child_codes [n, ...] of rows whose key is set; parent_of_child: index into parent_codes.
+
+        parent_offsets (log of each parent's number of children) are added to the scores: the
+        model then learns how well a parent fits beyond its popularity, which generation supplies
+        from the generated parents' own counts.
+        """
+        started = time.monotonic()
+        seed = resolve_seed(random_state)
+        torch.manual_seed(seed)
+        rng = np.random.default_rng(seed)
+        if len(child_codes) > MAX_MATCHING_ROWS:
+            keep = np.sort(rng.choice(len(child_codes), MAX_MATCHING_ROWS, replace=False))
+            child_codes, parent_of_child = child_codes[keep], parent_of_child[keep]
+        matcher = cls(child_cards, parent_cards)
+        children = torch.from_numpy(np.ascontiguousarray(child_codes))
+        targets = torch.from_numpy(parent_of_child.astype(np.int64))
+        parents = torch.from_numpy(np.ascontiguousarray(parent_codes))
+        offsets = (
+            torch.zeros(len(parents)) if parent_offsets is None else torch.from_numpy(parent_offsets).float()
+        )
+        order = rng.permutation(len(children))
+        n_val = max(1, len(children) // 10) if len(children) >= 20 else 0
+        val, train = order[:n_val], order[n_val:]
+        batch = 1024
+        n_parents = len(parents)
+
+        def loss_of(rows: np.ndarray) -> torch.Tensor:
+            rows_t = torch.from_numpy(rows)
+            target = targets[rows_t]
+            if n_parents <= FULL_SOFTMAX_PARENTS:
+                vectors, bias = matcher.parent_side(parents)
+                bias = bias + offsets
+            else:
+                # the true parents plus a uniform sample: a sampled softmax (uniform: no correction)
+                sample = torch.from_numpy(rng.choice(n_parents, FULL_SOFTMAX_PARENTS, replace=False))
+                candidates, target = torch.unique(torch.cat([target, sample]), return_inverse=True)
+                target = target[: len(rows)]
+                vectors, bias = matcher.parent_side(parents[candidates])
+                bias = bias + offsets[candidates]
+            logits = matcher.scores(children[rows_t], vectors, bias)
+            return nn.functional.cross_entropy(logits, target)
+
+        def epoch() -> Iterator[tuple[torch.Tensor, int]]:
+            shuffled = train[rng.permutation(len(train))]
+            for start in range(0, len(shuffled), batch):
+                rows = shuffled[start : start + batch]
+                yield loss_of(rows), len(rows)
+
+        def validate() -> float:
+            rows = val if len(val) else train[:batch]
+            return float(
+                sum(
+                    float(loss_of(rows[s : s + batch])) * len(rows[s : s + batch])
+                    for s in range(0, len(rows), batch)
+                )
+                / len(rows)
+            )
+
+        settings = TrainingSettings(
+            max_epochs=15, max_training_time=max_training_time, random_state=seed, learning_rate=3e-3
+        )
+        report = run_training(
+            matcher,
+            epoch,
+            validate,
+            max(1, -(-len(train) // batch)),
+            batch,
+            settings,
+            on_progress,
+            should_stop,
+        )
+        report.seconds = time.monotonic() - started
+        return matcher, report
+
+    # ---------------------------------------------------------------- generation
+    @torch.inference_mode()
+    def assign(
+        self,
+        child_codes: np.ndarray,
+        parent_codes: np.ndarray,
+        generator: torch.Generator,
+        temperature: float = 1.0,
+        parent_offsets: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """A parent (index into parent_codes) for every child row, drawn from the fitted softmax."""
+        vectors, bias = self.parent_side(torch.from_numpy(np.ascontiguousarray(parent_codes)))
+        if parent_offsets is not None:
+            bias = bias + torch.from_numpy(parent_offsets).float()
+        out = np.empty(len(child_codes), dtype=np.int64)
+        children = torch.from_numpy(np.ascontiguousarray(child_codes))
+        for start in range(0, len(children), SCORE_CHUNK):
+            logits = self.scores(children[start : start + SCORE_CHUNK], vectors, bias)
+            if temperature <= 0:
+                out[start : start + len(logits)] = logits.argmax(1).numpy()
+                continue
+            probs = torch.softmax(logits / temperature, dim=1)
+            out[start : start + len(logits)] = (
+                torch.multinomial(probs, 1, generator=generator).squeeze(1).numpy()
+            )
+        return out
+
+    # --------------------------------------------------------------- persistence
+    def save(self, directory: str | os.PathLike[str]) -> None:
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        torch.save(self.state_dict(), directory / MATCHER_FILE)
+        (directory / MATCHER_META).write_text(
+            json.dumps({"child_cards": list(self.child_cards), "parent_cards": list(self.parent_cards)})
+        )
+
+    @classmethod
+    def load(cls, directory: str | os.PathLike[str]) -> KeyMatcher:
+        directory = Path(directory)
+        meta = json.loads((directory / MATCHER_META).read_text())
+        matcher = cls(tuple(meta["child_cards"]), tuple(meta["parent_cards"]))
+        matcher.load_state_dict(torch.load(directory / MATCHER_FILE, weights_only=True))
+        matcher.eval()
+        return matcher

@@ -1,0 +1,580 @@
+"""Sequence tables: the rows of a child table that share one parent row, learned and drawn together.
+
+A sequence's rows are drawn one after another by the table's TabularARGN. Its context vector
+carries, for every row, the parent row (and the parent's ancestors), the rows drawn before it
+(a GRU over the sequence) and its position: how far into the sequence it is and how many rows
+remain. The number of rows per parent is not learned here: it is a column of the parent's model
+(see `generator.py`), so lengths follow the parent's other columns, zero included.
+
+`max_sequence_window` caps the rows a training step sees: longer sequences are trained on a
+random window each epoch. TABULAR_DATETIME_RELATIVE columns are modelled as the first value of a
+sequence plus the gaps between consecutive rows, so that dates stay ordered.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from synth_dagster.engine.errors import EngineInputError
+from synth_dagster.engine.flat import (
+    FlatGenerator,
+    FlatOptions,
+    allowed_codes,
+    analyze_frame,
+    encode_frame,
+    shape_for,
+    training_settings,
+)
+from synth_dagster.engine.model import TabularARGN, embedding_width
+from synth_dagster.engine.progress import EngineProgress, ProgressCallback, StopCheck, never_stop, no_progress
+from synth_dagster.engine.sampling import SamplingControls
+from synth_dagster.engine.training import (
+    ColumnOrders,
+    TrainingSettings,
+    auto_batch_size,
+    resolve_seed,
+    run_training,
+    start_at_marginals,
+)
+
+# name: (parent width, history width, context width)
+WIDTHS = {"small": (32, 64, 32), "medium": (64, 128, 64), "large": (96, 192, 96)}
+# Positions (and remaining rows) beyond this share one embedding.
+POSITIONS = 32
+POSITION_WIDTH = 16
+# Dropout on the context's embeddings, at every model size: without it a small table's context
+# net can settle on memorising sequences before it finds the parent columns that matter.
+CONTEXT_DROPOUT = {"small": 0.2, "medium": 0.2, "large": 0.25}
+GAP_SUFFIX = "::gap"
+SEQUENCE_FILE = "sequence.pt"
+SEQUENCE_META = "sequence.json"
+VALIDATION_SHARE = 0.1
+
+
+class SequenceContext(nn.Module):
+    """The context vector of every row of a sequence: parent row, history and position."""
+
+    def __init__(self, parent_cards: tuple[int, ...], row_cards: tuple[int, ...], size: str):
+        super().__init__()
+        parent_width, history, context = WIDTHS[size]
+        self.context_dim = context
+        self.parent_embeddings = nn.ModuleList(nn.Embedding(c, embedding_width(c, 12)) for c in parent_cards)
+        embedded_parent = sum(e.embedding_dim for e in self.parent_embeddings)
+        self.parent_proj = nn.Linear(max(embedded_parent, 1), parent_width)
+        self.row_embeddings = nn.ModuleList(nn.Embedding(c, embedding_width(c, 12)) for c in row_cards)
+        self.row_proj = nn.Linear(sum(e.embedding_dim for e in self.row_embeddings), history)
+        self.start = nn.Parameter(torch.zeros(history))
+        self.gru = nn.GRU(history, history, batch_first=True)
+        self.init_state = nn.Linear(parent_width, history)
+        self.position = nn.Embedding(POSITIONS, POSITION_WIDTH)
+        self.remaining = nn.Embedding(POSITIONS, POSITION_WIDTH)
+        self.out = nn.Linear(parent_width + 2 * history + 2 * POSITION_WIDTH, context)
+        self.dropout = nn.Dropout(CONTEXT_DROPOUT[size])
+
+    def parent_vector(self, parent_codes: torch.Tensor) -> torch.Tensor:
+        if not len(self.parent_embeddings):
+            return torch.relu(self.parent_proj(torch.zeros(len(parent_codes), 1)))
+        embedded = torch.cat([e(parent_codes[:, k]) for k, e in enumerate(self.parent_embeddings)], 1)
+        return torch.relu(self.parent_proj(self.dropout(embedded)))
+
+    def initial_state(self, parent: torch.Tensor) -> torch.Tensor:
+        return torch.tanh(self.init_state(parent))
+
+    def row_input(self, codes: torch.Tensor) -> torch.Tensor:
+        embedded = torch.cat([e(codes[..., j]) for j, e in enumerate(self.row_embeddings)], -1)
+        return torch.relu(self.row_proj(self.dropout(embedded)))
+
+    def combine(
+        self,
+        parent: torch.Tensor,
+        history: torch.Tensor,
+        previous: torch.Tensor,
+        position: torch.Tensor,
+        remaining: torch.Tensor,
+    ) -> torch.Tensor:
+        # `previous` (the row before, as the GRU's input) is a short path for transitions
+        # between successive rows, which the GRU state alone learns slowly
+        parts = [
+            parent,
+            history,
+            previous,
+            self.position(position.clamp(0, POSITIONS - 1)),
+            self.remaining(remaining.clamp(0, POSITIONS - 1)),
+        ]
+        return torch.relu(self.out(torch.cat(parts, -1)))
+
+    def forward(
+        self,
+        parent_codes: torch.Tensor,
+        row_codes: torch.Tensor,
+        position: torch.Tensor,
+        remaining: torch.Tensor,
+    ) -> torch.Tensor:
+        """Context [N, T, context_dim] for row_codes [N, T, J]; row t sees rows before t only."""
+        n, steps = row_codes.shape[:2]
+        parent = self.parent_vector(parent_codes)
+        inputs = self.row_input(row_codes)
+        inputs = torch.cat([self.start.expand(n, 1, -1), inputs[:, :-1]], 1)
+        history, _ = self.gru(inputs, self.initial_state(parent)[None])
+        return self.combine(parent[:, None].expand(-1, steps, -1), history, inputs, position, remaining)
+
+    def step(
+        self,
+        parent: torch.Tensor,
+        state: torch.Tensor,
+        previous_codes: torch.Tensor | None,
+        position: torch.Tensor,
+        remaining: torch.Tensor,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """One generation step: (context [N, context_dim], new state) from the previous row's codes."""
+        if previous_codes is None:
+            inputs = self.start.expand(len(parent), -1)
+        else:
+            inputs = self.row_input(previous_codes)
+        _, hidden = self.gru(inputs[:, None], state[None])
+        state = hidden[0]
+        return self.combine(parent, state, inputs, position, remaining), state
+
+
+class SequenceNetwork(nn.Module):
+    def __init__(self, argn: TabularARGN, context: SequenceContext):
+        super().__init__()
+        self.argn = argn
+        self.context = context
+
+
+@dataclass
+class SequenceLayout:
+    """Where each sequence's rows are in the (parent-ordered) training rows."""
+
+    starts: np.ndarray  # first row of each parent's sequence
+    lengths: np.ndarray  # rows per parent (0 for parents without children)
+
+    @classmethod
+    def of(cls, parent_of_row: np.ndarray, n_parents: int) -> SequenceLayout:
+        lengths = np.bincount(parent_of_row, minlength=n_parents)
+        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+        return cls(starts, lengths)
+
+
+# ---------------------------------------------------------------- relative datetimes
+def relative_forward(frame: pd.DataFrame, parent_of_row: np.ndarray, columns: list[str]) -> pd.DataFrame:
+    """Each relative datetime column becomes its first value per sequence and the gaps in seconds."""
+    frame = frame.copy()
+    for column in columns:
+        values = _as_datetime(frame[column], column)
+        keys = pd.Series(parent_of_row, index=frame.index)
+        previous = values.groupby(keys).ffill().groupby(keys).shift(1)
+        position = frame.columns.get_loc(column)
+        frame[column] = values.where(previous.isna())
+        frame.insert(position + 1, column + GAP_SUFFIX, (values - previous).dt.total_seconds())
+    return frame
+
+
+def relative_inverse(
+    frame: pd.DataFrame,
+    parent_of_row: np.ndarray,
+    columns: list[str],
+    fixed: Mapping[str, np.ndarray] | None = None,
+) -> pd.DataFrame:
+    """Back from first values and gaps to datetimes, accumulating gaps within each sequence.
+
+    `fixed` holds exact values (seeded rows) per column, NaT elsewhere; later gaps build on them.
+    """
+    frame = frame.copy()
+    for column in columns:
+        exact = (fixed or {}).get(column)
+        anchors = pd.to_datetime(frame[column]).to_numpy(dtype="datetime64[ns]")
+        gaps = pd.to_numeric(frame.pop(column + GAP_SUFFIX), errors="coerce").to_numpy(dtype=float)
+        out = np.full(len(frame), np.datetime64("NaT"), dtype="datetime64[ns]")
+        last, last_parent = np.datetime64("NaT"), -1
+        for i in range(len(frame)):
+            if parent_of_row[i] != last_parent:
+                last, last_parent = np.datetime64("NaT"), parent_of_row[i]
+            if exact is not None and not np.isnat(exact[i]):
+                out[i] = exact[i]
+            elif np.isnat(last):
+                out[i] = anchors[i]  # the first value of a sequence is absolute
+            elif not math.isnan(gaps[i]):
+                out[i] = last + np.timedelta64(int(round(gaps[i] * 1e9)), "ns")
+            elif not np.isnat(anchors[i]):
+                # a rare slip of the model (an absolute value after the first): keep the order
+                out[i] = max(anchors[i], last)
+            if not np.isnat(out[i]):
+                last = out[i]
+        frame[column] = pd.Series(out, index=frame.index)
+    return frame
+
+
+def _as_datetime(values: pd.Series, column: str) -> pd.Series:
+    if pd.api.types.is_datetime64_any_dtype(values.dtype):
+        if getattr(values.dtype, "tz", None) is not None:
+            return values.dt.tz_convert("UTC").dt.tz_localize(None)
+        return values
+    try:
+        return pd.to_datetime(values)
+    except (TypeError, ValueError) as exc:
+        raise EngineInputError(
+            f"column {column!r} is set to TABULAR_DATETIME_RELATIVE but its values are not datetimes "
+            f"({exc}); convert it with pd.to_datetime or choose another encoding"
+        ) from exc
+
+
+# ---------------------------------------------------------------- the generator
+class SequenceGenerator:
+    """A child table under a context foreign key: sequences of rows per parent row."""
+
+    def __init__(
+        self,
+        rows: FlatGenerator,
+        context: SequenceContext,
+        parent_cards: tuple[int, ...],
+        relative: list[str],
+        window: int | None,
+        relative_nulls: Mapping[str, bool] | None = None,
+    ):
+        self.rows = rows
+        self.context = context
+        self.parent_cards = parent_cards
+        self.relative = relative
+        self.window = window
+        # relative datetime columns that had empty values in training (those may be drawn empty)
+        self.relative_nulls = dict(relative_nulls or {})
+        self.training_codes = np.zeros((0, len(rows.model.shape.cardinalities)), dtype=np.int64)
+
+    @property
+    def report(self):  # noqa: ANN201 - the rows' TrainingReport
+        return self.rows.report
+
+    @classmethod
+    def fit(
+        cls,
+        frame: pd.DataFrame,
+        parent_of_row: np.ndarray,
+        parent_codes: np.ndarray,
+        parent_cards: tuple[int, ...],
+        validation_parents: np.ndarray,
+        options: FlatOptions,
+        window: int | None = None,
+        on_progress: ProgressCallback = no_progress,
+        should_stop: StopCheck = never_stop,
+    ) -> SequenceGenerator:
+        """Learn the sequences of `frame` (rows ordered by parent, then by position).
+
+        parent_of_row: each row's parent (an index into parent_codes); validation_parents: bool per
+        parent, whose sequences are kept for validation.
+        """
+        started = time.monotonic()
+        if len(frame) and np.any(np.diff(parent_of_row) < 0):
+            raise ValueError("rows must be ordered by parent")
+        relative = [c for c, e in options.encoding_types.items() if e == "TABULAR_DATETIME_RELATIVE"]
+        encoding_types = {
+            c: ("TABULAR_DATETIME" if e == "TABULAR_DATETIME_RELATIVE" else e)
+            for c, e in options.encoding_types.items()
+        }
+        row_options = FlatOptions(**{**vars(options), "encoding_types": encoding_types})
+        on_progress(EngineProgress("ANALYZE", 0, 1, "analyzing columns"))
+        source = relative_forward(frame, parent_of_row, relative)
+        transforms, plans, model_frame = analyze_frame(source, row_options)
+        on_progress(EngineProgress("ENCODE", 0, 1, "encoding"))
+        codes = encode_frame(model_frame, plans)
+        size = options.model_size
+        context = SequenceContext(
+            parent_cards, tuple(s.cardinality for p in plans for s in p.sub_columns()), size
+        )
+        shape = shape_for(plans, size, context.context_dim)
+        seed = resolve_seed(options.random_state)
+        torch.manual_seed(seed)
+        argn = TabularARGN(shape)
+        network = SequenceNetwork(argn, context)
+        layout = SequenceLayout.of(parent_of_row, len(parent_codes))
+        is_validation = validation_parents[parent_of_row] if len(frame) else np.zeros(0, dtype=bool)
+        start_at_marginals(argn, codes[~is_validation] if (~is_validation).any() else codes)
+        settings = training_settings(options, seed)
+        trainer = _SequenceBatches(network, codes, parent_codes, layout, window, settings, seed)
+        with_rows = layout.lengths > 0
+        train_parents = np.flatnonzero(with_rows & ~validation_parents)
+        val_parents = np.flatnonzero(with_rows & validation_parents)
+        if not len(val_parents):
+            val_parents = train_parents[: max(1, len(train_parents) // 10)]
+        report = run_training(
+            network,
+            lambda: trainer.epoch(train_parents),
+            lambda: trainer.validation(val_parents),
+            trainer.steps_per_epoch(train_parents),
+            trainer.rows_per_batch,
+            settings,
+            on_progress,
+            should_stop,
+        )
+        report.seconds = time.monotonic() - started
+        rows = FlatGenerator(
+            plans,
+            argn,
+            allowed_codes(codes, shape),
+            transforms,
+            row_options,
+            list(source.columns),
+            report,
+            frame.index.to_numpy()[is_validation],
+            len(frame),
+        )
+        nulls = {c: bool(frame[c].isna().any()) for c in relative}
+        fitted = cls(rows, context, parent_cards, relative, window, nulls)
+        fitted.training_codes = codes
+        return fitted
+
+    # -------------------------------------------------------------- generation
+    @torch.inference_mode()
+    def sample(
+        self,
+        parent_codes: np.ndarray,
+        lengths: np.ndarray,
+        seed: pd.DataFrame | None = None,
+        seed_parent: np.ndarray | None = None,
+        temperature: float = 1.0,
+        top_p: float = 1.0,
+        random_state: int | None = None,
+        on_progress: ProgressCallback = no_progress,
+    ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+        """(rows, parent of each row, codes): sequences of `lengths[i]` rows under parent row i.
+
+        `seed` rows (columns of this table, without keys) start the sequence of parent
+        `seed_parent[k]`, in their order; a sequence is at least as long as its seed.
+        """
+        rng = np.random.default_rng(random_state)
+        generator = torch.Generator().manual_seed(int(rng.integers(2**31)))
+        lengths = np.asarray(lengths, dtype=np.int64).copy()
+        n_sub = len(self.rows.model.shape.cardinalities)
+        seed_fixed, seed_given, seed_step = self._seed_codes(seed, seed_parent)
+        if seed is not None and len(seed):
+            assert seed_parent is not None
+            lengths = np.maximum(lengths, np.bincount(seed_parent, minlength=len(lengths)))
+        controls = SamplingControls(temperature, top_p, [a.copy() for a in self.rows.allowed], {})
+        parent = self.context.parent_vector(torch.from_numpy(parent_codes))
+        state = self.context.initial_state(parent)
+        previous = torch.zeros(len(lengths), n_sub, dtype=torch.long)
+        total = int(lengths.sum())
+        parts_rows, parts_parent, parts_step = [], [], []
+        done = 0
+        for t in range(int(lengths.max()) if len(lengths) else 0):
+            active = np.flatnonzero(lengths > t)
+            active_t = torch.from_numpy(active)
+            ctx, new_state = self.context.step(
+                parent[active_t],
+                state[active_t],
+                previous[active_t] if t > 0 else None,
+                torch.full((len(active),), t, dtype=torch.long),
+                torch.from_numpy(lengths[active] - 1 - t),
+            )
+            fixed = np.full((len(active), n_sub), -1, dtype=np.int64)
+            given = np.zeros((len(active), len(self.rows.plans)), dtype=bool)
+            if seed_fixed is not None and seed_parent is not None:
+                at_step = np.flatnonzero(seed_step == t)
+                where = np.searchsorted(active, seed_parent[at_step])
+                fixed[where] = seed_fixed[at_step]
+                given[where] = seed_given[at_step]
+            controls.row_allowed = self._relative_masks(t, len(active))
+            codes = self.rows.draw(fixed, given, controls, generator, context=ctx)
+            codes_t = torch.from_numpy(codes)
+            state[active_t] = new_state
+            previous[active_t] = codes_t
+            parts_rows.append(codes)
+            parts_parent.append(active)
+            parts_step.append(np.full(len(active), t))
+            done += len(active)
+            on_progress(EngineProgress("GENERATE_DATA", done, total, f"{done} of {total} rows"))
+        if not parts_rows:
+            empty = self.rows._decode(np.zeros((0, n_sub), dtype=np.int64), rng)
+            empty = relative_inverse(
+                self.rows.transforms.inverse(empty, rng), np.zeros(0, np.int64), self.relative
+            )
+            return empty, np.zeros(0, dtype=np.int64), np.zeros((0, n_sub), dtype=np.int64)
+        all_codes = np.concatenate(parts_rows)
+        parent_of_row = np.concatenate(parts_parent)
+        step = np.concatenate(parts_step)
+        order = np.lexsort((step, parent_of_row))
+        all_codes, parent_of_row, step = all_codes[order], parent_of_row[order], step[order]
+        out = self.rows.decode_rows(all_codes, rng, pd.DataFrame(index=pd.RangeIndex(len(all_codes))))
+        fixed: dict[str, np.ndarray] = {}
+        if seed is not None and len(seed):
+            assert seed_parent is not None and seed_step is not None
+            rows_of_seed = _row_of(parent_of_row, step, seed_parent, seed_step)
+            for column in self.relative:
+                if column in seed.columns:
+                    exact = np.full(len(out), np.datetime64("NaT"), dtype="datetime64[ns]")
+                    exact[rows_of_seed] = _as_datetime(seed[column], column).to_numpy(dtype="datetime64[ns]")
+                    fixed[column] = exact
+        out = relative_inverse(out, parent_of_row, self.relative, fixed)
+        if seed is not None and len(seed):
+            for column in seed.columns:
+                out[column] = _overlay_at(out[column], rows_of_seed, seed[column])
+        return out, parent_of_row, all_codes
+
+    def _relative_masks(self, step: int, n: int) -> dict[int, np.ndarray]:
+        """Keep relative datetimes well-formed: an absolute first value, then gaps only.
+
+        Applies to columns without empty values in training (code 0 is empty in every encoding).
+        """
+        masks: dict[int, np.ndarray] = {}
+        index = {p.name: i for i, p in enumerate(self.rows.plans)}
+        for column in self.relative:
+            if self.relative_nulls.get(column, True):
+                continue
+            anchor = self.rows._sub_ranges[index[column]][0]
+            gap = self.rows._sub_ranges[index[column + GAP_SUFFIX]][0]
+            for j, empty in ((anchor, step > 0), (gap, step == 0)):
+                allowed = self.rows.allowed[j].copy()
+                if empty:
+                    allowed[:] = False
+                allowed[0] = empty
+                if allowed.any():
+                    masks[j] = np.repeat(allowed[None, :], n, axis=0)
+        return masks
+
+    def _seed_codes(
+        self, seed: pd.DataFrame | None, seed_parent: np.ndarray | None
+    ) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None]:
+        if seed is None or not len(seed):
+            return None, None, None
+        assert seed_parent is not None
+        order = np.argsort(seed_parent, kind="stable")
+        if not np.array_equal(order, np.arange(len(order))):
+            raise ValueError("seed rows must be ordered by parent")
+        seed_step = pd.Series(seed_parent).groupby(seed_parent).cumcount().to_numpy()
+        source = seed.reset_index(drop=True)
+        present_relative = [c for c in self.relative if c in source.columns]
+        source = relative_forward(source, seed_parent, present_relative)
+        model_seed = self.rows.transforms.forward(source, partial=True)
+        fixed, given = self.rows._fixed_codes(model_seed, set())
+        return fixed, given, seed_step
+
+    # --------------------------------------------------------------- persistence
+    def save(self, directory: str | os.PathLike[str]) -> None:
+        directory = Path(directory)
+        self.rows.save(directory)
+        torch.save(self.context.state_dict(), directory / SEQUENCE_FILE)
+        meta = {
+            "parent_cards": list(self.parent_cards),
+            "relative": self.relative,
+            "window": self.window,
+            "size": self.rows.model.shape.size,
+            "relative_nulls": self.relative_nulls,
+        }
+        (directory / SEQUENCE_META).write_text(json.dumps(meta))
+
+    @classmethod
+    def load(cls, directory: str | os.PathLike[str]) -> SequenceGenerator:
+        directory = Path(directory)
+        meta = json.loads((directory / SEQUENCE_META).read_text())
+        rows = FlatGenerator.load(directory)
+        context = SequenceContext(
+            tuple(meta["parent_cards"]), tuple(rows.model.shape.cardinalities), meta["size"]
+        )
+        context.load_state_dict(torch.load(directory / SEQUENCE_FILE, weights_only=True))
+        context.eval()
+        return cls(
+            rows,
+            context,
+            tuple(meta["parent_cards"]),
+            meta["relative"],
+            meta["window"],
+            meta.get("relative_nulls"),
+        )
+
+
+class _SequenceBatches:
+    """Training batches of whole sequences (or windows of long ones), flattened to rows."""
+
+    def __init__(
+        self,
+        network: SequenceNetwork,
+        codes: np.ndarray,
+        parent_codes: np.ndarray,
+        layout: SequenceLayout,
+        window: int | None,
+        settings: TrainingSettings,
+        seed: int,
+    ):
+        self.network = network
+        self.codes = torch.from_numpy(codes)
+        self.parent_codes = torch.from_numpy(parent_codes)
+        self.layout = layout
+        self.window = window or int(max(layout.lengths.max(initial=1), 1))
+        self.rng = np.random.default_rng(seed)
+        self.orders = ColumnOrders(
+            network.argn.shape, settings.enable_flexible_generation, torch.Generator().manual_seed(seed)
+        )
+        windowed = np.minimum(layout.lengths[layout.lengths > 0], self.window)
+        self.rows_per_batch = settings.batch_size or auto_batch_size(int(windowed.sum()))
+        self.sequences_per_batch = max(1, int(round(self.rows_per_batch / max(windowed.mean(), 1.0))))
+
+    def steps_per_epoch(self, parents: np.ndarray) -> int:
+        return math.ceil(len(parents) / self.sequences_per_batch)
+
+    def _batch(
+        self, parents: np.ndarray, random_window: bool
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        lengths = self.layout.lengths[parents]
+        windows = np.minimum(lengths, self.window)
+        if random_window:
+            offsets = (self.rng.random(len(parents)) * (lengths - windows + 1)).astype(np.int64)
+        else:
+            offsets = np.zeros(len(parents), dtype=np.int64)
+        steps = int(windows.max())
+        grid = np.arange(steps)[None, :]
+        valid = grid < windows[:, None]
+        index = np.where(valid, self.layout.starts[parents, None] + offsets[:, None] + grid, 0)
+        row_codes = self.codes[torch.from_numpy(index)]
+        position = torch.from_numpy(offsets[:, None] + grid)
+        remaining = torch.from_numpy(lengths[:, None] - 1) - position
+        context = self.network.context(
+            self.parent_codes[torch.from_numpy(parents)], row_codes, position, remaining
+        )
+        valid_t = torch.from_numpy(valid)
+        return row_codes[valid_t], context[valid_t], valid_t
+
+    def epoch(self, parents: np.ndarray) -> Iterator[tuple[torch.Tensor, int]]:
+        order = parents[self.rng.permutation(len(parents))]
+        for start in range(0, len(order), self.sequences_per_batch):
+            codes, context, _ = self._batch(order[start : start + self.sequences_per_batch], True)
+            yield self.orders.loss(self.network.argn, codes, context), len(codes)
+
+    def validation(self, parents: np.ndarray) -> float:
+        total, count = 0.0, 0
+        for start in range(0, len(parents), 256):
+            codes, context, _ = self._batch(parents[start : start + 256], False)
+            total += float(self.orders.canonical_loss(self.network.argn, codes, context)) * len(codes)
+            count += len(codes)
+        return total / max(count, 1)
+
+
+def _row_of(
+    parent_of_row: np.ndarray, step: np.ndarray, parents: np.ndarray, steps: np.ndarray
+) -> np.ndarray:
+    """Positions of (parent, step) pairs in rows ordered by parent, then step."""
+    starts = np.searchsorted(parent_of_row, parents)
+    return starts + steps
+
+
+def _overlay_at(values: pd.Series, rows: np.ndarray, seeded: pd.Series) -> pd.Series:
+    seeded = seeded.reset_index(drop=True)
+    try:
+        out = values.copy()
+        out.iloc[rows] = seeded.astype(values.dtype).to_numpy()
+        return out
+    except (TypeError, ValueError):
+        out = values.astype(object)
+        out.iloc[rows] = seeded.astype(object).to_numpy()
+        return out
