@@ -56,6 +56,9 @@ POSITION_WIDTH = 16
 # Dropout on the context's embeddings, at every model size: without it a small table's context
 # net can settle on memorising sequences before it finds the parent columns that matter.
 CONTEXT_DROPOUT = {"small": 0.2, "medium": 0.2, "large": 0.25}
+# Weight decay of sequence models: stronger than a flat table's, since a sequence's rows make each
+# other easy to predict and the model otherwise learns single training sequences by heart.
+SEQUENCE_WEIGHT_DECAY = 0.01
 GAP_SUFFIX = "::gap"
 SEQUENCE_FILE = "sequence.pt"
 SEQUENCE_META = "sequence.json"
@@ -63,24 +66,31 @@ VALIDATION_SHARE = 0.1
 
 
 class SequenceContext(nn.Module):
-    """The context vector of every row of a sequence: parent row, history and position."""
+    """The context vector of every row of a sequence: parent row, history, position, previous row.
+
+    Its last part is the previous row's embeddings as they are (zeros for a first row): every
+    head then reads the previous values of its own and the other columns through one linear map,
+    which carries transitions between successive rows (the same team, the next year) that a
+    compressed history alone learns slowly on wide tables.
+    """
 
     def __init__(self, parent_cards: tuple[int, ...], row_cards: tuple[int, ...], size: str):
         super().__init__()
         parent_width, history, context = WIDTHS[size]
-        self.context_dim = context
         self.parent_embeddings = nn.ModuleList(nn.Embedding(c, embedding_width(c, 12)) for c in parent_cards)
         embedded_parent = sum(e.embedding_dim for e in self.parent_embeddings)
         self.parent_proj = nn.Linear(max(embedded_parent, 1), parent_width)
         self.row_embeddings = nn.ModuleList(nn.Embedding(c, embedding_width(c, 12)) for c in row_cards)
-        self.row_proj = nn.Linear(sum(e.embedding_dim for e in self.row_embeddings), history)
+        self.row_width = sum(e.embedding_dim for e in self.row_embeddings)
+        self.row_proj = nn.Linear(self.row_width, history)
         self.start = nn.Parameter(torch.zeros(history))
         self.gru = nn.GRU(history, history, batch_first=True)
         self.init_state = nn.Linear(parent_width, history)
         self.position = nn.Embedding(POSITIONS, POSITION_WIDTH)
         self.remaining = nn.Embedding(POSITIONS, POSITION_WIDTH)
-        self.out = nn.Linear(parent_width + 2 * history + 2 * POSITION_WIDTH, context)
+        self.out = nn.Linear(parent_width + history + 2 * POSITION_WIDTH, context)
         self.dropout = nn.Dropout(CONTEXT_DROPOUT[size])
+        self.context_dim = context + self.row_width
 
     def parent_vector(self, parent_codes: torch.Tensor) -> torch.Tensor:
         if not len(self.parent_embeddings):
@@ -91,9 +101,9 @@ class SequenceContext(nn.Module):
     def initial_state(self, parent: torch.Tensor) -> torch.Tensor:
         return torch.tanh(self.init_state(parent))
 
-    def row_input(self, codes: torch.Tensor) -> torch.Tensor:
+    def row_embedding(self, codes: torch.Tensor) -> torch.Tensor:
         embedded = torch.cat([e(codes[..., j]) for j, e in enumerate(self.row_embeddings)], -1)
-        return torch.relu(self.row_proj(self.dropout(embedded)))
+        return self.dropout(embedded)
 
     def combine(
         self,
@@ -103,16 +113,13 @@ class SequenceContext(nn.Module):
         position: torch.Tensor,
         remaining: torch.Tensor,
     ) -> torch.Tensor:
-        # `previous` (the row before, as the GRU's input) is a short path for transitions
-        # between successive rows, which the GRU state alone learns slowly
         parts = [
             parent,
             history,
-            previous,
             self.position(position.clamp(0, POSITIONS - 1)),
             self.remaining(remaining.clamp(0, POSITIONS - 1)),
         ]
-        return torch.relu(self.out(torch.cat(parts, -1)))
+        return torch.cat([torch.relu(self.out(torch.cat(parts, -1))), previous], -1)
 
     def forward(
         self,
@@ -124,10 +131,12 @@ class SequenceContext(nn.Module):
         """Context [N, T, context_dim] for row_codes [N, T, J]; row t sees rows before t only."""
         n, steps = row_codes.shape[:2]
         parent = self.parent_vector(parent_codes)
-        inputs = self.row_input(row_codes)
+        embedded = self.row_embedding(row_codes)
+        previous = torch.cat([embedded.new_zeros(n, 1, self.row_width), embedded[:, :-1]], 1)
+        inputs = torch.relu(self.row_proj(embedded))
         inputs = torch.cat([self.start.expand(n, 1, -1), inputs[:, :-1]], 1)
         history, _ = self.gru(inputs, self.initial_state(parent)[None])
-        return self.combine(parent[:, None].expand(-1, steps, -1), history, inputs, position, remaining)
+        return self.combine(parent[:, None].expand(-1, steps, -1), history, previous, position, remaining)
 
     def step(
         self,
@@ -139,12 +148,14 @@ class SequenceContext(nn.Module):
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """One generation step: (context [N, context_dim], new state) from the previous row's codes."""
         if previous_codes is None:
+            previous = parent.new_zeros(len(parent), self.row_width)
             inputs = self.start.expand(len(parent), -1)
         else:
-            inputs = self.row_input(previous_codes)
+            previous = self.row_embedding(previous_codes)
+            inputs = torch.relu(self.row_proj(previous))
         _, hidden = self.gru(inputs[:, None], state[None])
         state = hidden[0]
-        return self.combine(parent, state, inputs, position, remaining), state
+        return self.combine(parent, state, previous, position, remaining), state
 
 
 class SequenceNetwork(nn.Module):
@@ -302,6 +313,7 @@ class SequenceGenerator:
         is_validation = validation_parents[parent_of_row] if len(frame) else np.zeros(0, dtype=bool)
         start_at_marginals(argn, codes[~is_validation] if (~is_validation).any() else codes)
         settings = training_settings(options, seed)
+        settings.weight_decay = SEQUENCE_WEIGHT_DECAY
         trainer = _SequenceBatches(network, codes, parent_codes, layout, window, settings, seed)
         with_rows = layout.lengths > 0
         train_parents = np.flatnonzero(with_rows & ~validation_parents)

@@ -36,6 +36,7 @@ class TrainingSettings:
     enable_flexible_generation: bool = True
     random_state: int | None = None
     learning_rate: float | None = None  # None: scaled with the batch size (see auto_learning_rate)
+    weight_decay: float = 1e-5
 
 
 @dataclass
@@ -226,7 +227,9 @@ def run_training(
     """
     accumulate = max(1, settings.gradient_accumulation_steps or 1)
     optimizer = torch.optim.AdamW(
-        module.parameters(), lr=settings.learning_rate or auto_learning_rate(batch_rows), weight_decay=1e-5
+        module.parameters(),
+        lr=settings.learning_rate or auto_learning_rate(batch_rows),
+        weight_decay=settings.weight_decay,
     )
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=1)
     steps_per_epoch = max(1, steps_per_epoch)
