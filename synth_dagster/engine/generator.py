@@ -106,6 +106,7 @@ def _table_constraints(config: GeneratorConfig, table: str) -> list[dict[str, An
 SEQLEN_PREFIX = "__seqlen__"
 HAS_PREFIX = "__has__"
 DEGREE_PREFIX = "__degree__"
+DEGREE_OFFSETS = False
 CONSTANT_COLUMN = "__constant__"
 
 
@@ -174,6 +175,24 @@ def _table_progress(on_progress: ProgressCallback, name: str) -> ProgressCallbac
         on_progress(
             EngineProgress(
                 p.step, p.completed, p.total, f"{name}: {p.message}", p.epoch, p.loss, p.val_loss, p.elapsed
+            )
+        )
+
+    return forward
+
+
+def _matcher_progress(on_progress: ProgressCallback, table: str, column: str) -> ProgressCallback:
+    def forward(p: EngineProgress) -> None:
+        on_progress(
+            EngineProgress(
+                "TRAIN_KEY_MATCHER",
+                p.completed,
+                p.total,
+                f"{table}: key matcher for {column!r}: {p.message}",
+                p.epoch,
+                p.loss,
+                p.val_loss,
+                p.elapsed,
             )
         )
 
@@ -409,9 +428,9 @@ def _train_matchers(
             parent_of[linked].astype(np.int64),
             parent.codes,
             parent.cards,
-            parent_offsets=_log_weights(degree),
+            parent_offsets=_log_weights(degree) if DEGREE_OFFSETS else None,
             random_state=random_state,
-            on_progress=_table_progress(on_progress, f"{table.name}.{fk.column}"),
+            on_progress=_matcher_progress(on_progress, table.name, fk.column),
             should_stop=should_stop,
         )
         matcher.save(staging / "tables" / table.name / f"fk-{fk.column}")
@@ -665,7 +684,7 @@ class TrainedGenerator:
                     )
                 generator = torch.Generator().manual_seed(int(rng.integers(2**31)))
                 weights = out[parent_name].get(f"{DEGREE_PREFIX}{name}.{column}")
-                offsets = None if weights is None else _log_weights(weights.to_numpy())
+                offsets = None if weights is None or not DEGREE_OFFSETS else _log_weights(weights.to_numpy())
                 if directory.exists():
                     chosen = KeyMatcher.load(directory).assign(
                         states[name].codes[present], parent.codes, generator, temperature, offsets

@@ -53,7 +53,9 @@ def build_config(
         raise EngineInputError(f"size must be a positive integer or a dict of them, got {size!r}")
     if isinstance(size, int) and size <= 0:
         raise EngineInputError(f"size must be a positive integer, got {size}")
-    sizes = size if isinstance(size, dict) else dict.fromkeys(table_names, size) if size is not None else {}
+    # an int sizes every subject table; tables under a context key follow their parents
+    subjects = [t.name for t in generator.config().tables or [] if t.context_foreign_key is None]
+    sizes = size if isinstance(size, dict) else dict.fromkeys(subjects, size) if size is not None else {}
     if isinstance(seed, dict) and seed and set(seed) <= set(table_names):
         seeds = seed  # {table: seed}
     else:

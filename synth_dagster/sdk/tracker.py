@@ -167,11 +167,13 @@ class JobTracker:
     def engine_event(self, event: EngineProgress, table: str | None) -> None:
         code = ENGINE_STEPS.get(event.step)
         if code is None:
+            if event.epoch is not None:  # e.g. a key matcher: logged, not a step of its own
+                self.log("INFO", event.message)
+                self.flush()
             return
         self.advance(code, table, event.completed, event.total)
-        if event.epoch is not None:
-            step = self.find(code, table)
-            assert step is not None
+        step = self.find(code, table) if event.epoch is not None else None
+        if step is not None:
             step.messages = [
                 *(step.messages or []),
                 {

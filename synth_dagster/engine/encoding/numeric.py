@@ -85,7 +85,11 @@ class NumericEncoder:
         precision = decimal_precision(present)
         kind = options.get("encoding_type", "TABULAR_NUMERIC_AUTO").removeprefix("TABULAR_NUMERIC_")
         if kind == "AUTO":
-            kind = "DISCRETE" if len(np.unique(present)) <= DISCRETE_MAX_VALUES else "BINNED"
+            u, c = np.unique(present, return_counts=True)
+            # under value protection, few distinct values that are mostly rare (a small table)
+            # would leave a discrete encoding next to nothing to draw: bin them instead
+            frequent = c[c >= RARE_THRESHOLD].sum() / max(c.sum(), 1) if protect else 1.0
+            kind = "DISCRETE" if len(u) <= DISCRETE_MAX_VALUES and frequent >= 0.9 else "BINNED"
         stats: dict[str, Any] = {"kind": kind, "lo": lo, "hi": hi, "precision": precision}
         clipped = np.clip(present, lo, hi)
         if kind == "DISCRETE":
