@@ -106,7 +106,6 @@ def _table_constraints(config: GeneratorConfig, table: str) -> list[dict[str, An
 SEQLEN_PREFIX = "__seqlen__"
 HAS_PREFIX = "__has__"
 DEGREE_PREFIX = "__degree__"
-DEGREE_OFFSETS = False
 CONSTANT_COLUMN = "__constant__"
 
 
@@ -133,8 +132,8 @@ def _count_columns(
     """Per row of a referenced table, how many rows of each referencing table point at it.
 
     Context children give the sequence lengths (`__seqlen__<child>`); non-context references
-    give each parent's popularity (`__degree__<child>.<column>`), so that generated parents come
-    with the number of children that fits them and key matching follows it.
+    give each parent's popularity (`__degree__<child>.<column>`): generated parents come with a
+    popularity that fits their other columns, which the key matcher reads like any column.
     """
     if not table.primary_key:
         return []
@@ -421,14 +420,12 @@ def _train_matchers(
         linked = ~np.isnan(parent_of)
         if not linked.any():
             continue
-        degree = _reference_counts(parent.keys, values).to_numpy()
         matcher, _ = KeyMatcher.fit(
             state.codes[linked],
             state.cards,
             parent_of[linked].astype(np.int64),
             parent.codes,
             parent.cards,
-            parent_offsets=_log_weights(degree) if DEGREE_OFFSETS else None,
             random_state=random_state,
             on_progress=_matcher_progress(on_progress, table.name, fk.column),
             should_stop=should_stop,
@@ -683,11 +680,9 @@ class TrainedGenerator:
                         "generated; give that table a size of at least 1"
                     )
                 generator = torch.Generator().manual_seed(int(rng.integers(2**31)))
-                weights = out[parent_name].get(f"{DEGREE_PREFIX}{name}.{column}")
-                offsets = None if weights is None or not DEGREE_OFFSETS else _log_weights(weights.to_numpy())
                 if directory.exists():
                     chosen = KeyMatcher.load(directory).assign(
-                        states[name].codes[present], parent.codes, generator, temperature, offsets
+                        states[name].codes[present], parent.codes, generator, temperature
                     )
                 else:  # the training data had no linked rows: any parent fits
                     chosen = rng.integers(0, len(parent.keys), int(present.sum()))
@@ -709,12 +704,6 @@ class TrainedGenerator:
             if dtype:
                 frame[column] = _cast(frame[column], dtype)
         return frame[roles["columns"]].reset_index(drop=True)
-
-
-def _log_weights(counts: np.ndarray) -> np.ndarray:
-    """log(1 + each parent's number of children): parents without children stay candidates in
-    training, so the matcher also learns which of them do not fit."""
-    return np.log1p(np.nan_to_num(np.asarray(counts, dtype=float), nan=0.0).clip(min=0))
 
 
 def _unique_keys(

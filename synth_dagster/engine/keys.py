@@ -35,9 +35,27 @@ def analyze_key(values: pd.Series) -> dict[str, Any]:
             suffix=matches["suffix"].iloc[0],
             width=int(matches["digits"].str.len().min()),
         )
+    elif len(sample) and sample.str.fullmatch(r"[A-Z]+").all() and sample.str.len().nunique() == 1:
+        # upper-case codes of one width (airport, currency, country codes): more of the same kind,
+        # wider only when that width has too few codes for the rows
+        info.update(kind="letters", width=int(sample.str.len().iloc[0]))
     else:
         info.update(kind="hex", width=int(sample.str.len().median()) if len(sample) else 8)
     return info
+
+
+def _letter_codes(n: int, width: int, rng: np.random.Generator) -> list[str]:
+    while 26**width < n:
+        width += 1
+    picks = rng.choice(26**width, n, replace=False) if 26**width <= 2**62 else rng.permutation(n)
+    out = []
+    for value in picks:
+        letters = []
+        for _ in range(width):
+            value, digit = divmod(int(value), 26)
+            letters.append(chr(65 + digit))
+        out.append("".join(reversed(letters)))
+    return out
 
 
 def generate_keys(info: dict[str, Any], n: int, rng: np.random.Generator) -> pd.Series:
@@ -47,6 +65,8 @@ def generate_keys(info: dict[str, Any], n: int, rng: np.random.Generator) -> pd.
         return pd.Series(ids).astype(info["dtype"])
     if info["kind"] == "pattern":
         values = [f"{info['prefix']}{i:0{info['width']}d}{info['suffix']}" for i in ids]
+    elif info["kind"] == "letters":
+        values = _letter_codes(n, info["width"], rng)
     else:
         width = max(info["width"], len(f"{n:x}") + 2)
         raw = rng.permutation(n).astype(np.int64) + rng.integers(0, 16 ** min(width, 12) // max(n, 1) + 1) * n

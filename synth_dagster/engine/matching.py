@@ -73,18 +73,12 @@ class KeyMatcher(nn.Module):
         parent_of_child: np.ndarray,
         parent_codes: np.ndarray,
         parent_cards: tuple[int, ...],
-        parent_offsets: np.ndarray | None = None,
         random_state: int | None = None,
         max_training_time: float | None = None,
         on_progress: ProgressCallback = no_progress,
         should_stop: StopCheck = never_stop,
     ) -> tuple[KeyMatcher, TrainingReport]:
-        """child_codes [n, ...] of rows whose key is set; parent_of_child: index into parent_codes.
-
-        parent_offsets (log of each parent's number of children) are added to the scores: the
-        model then learns how well a parent fits beyond its popularity, which generation supplies
-        from the generated parents' own counts.
-        """
+        """child_codes [n, ...] of rows whose key is set; parent_of_child: index into parent_codes."""
         started = time.monotonic()
         seed = resolve_seed(random_state)
         torch.manual_seed(seed)
@@ -96,9 +90,6 @@ class KeyMatcher(nn.Module):
         children = torch.from_numpy(np.ascontiguousarray(child_codes))
         targets = torch.from_numpy(parent_of_child.astype(np.int64))
         parents = torch.from_numpy(np.ascontiguousarray(parent_codes))
-        offsets = (
-            torch.zeros(len(parents)) if parent_offsets is None else torch.from_numpy(parent_offsets).float()
-        )
         order = rng.permutation(len(children))
         n_val = max(1, len(children) // 10) if len(children) >= 20 else 0
         val, train = order[:n_val], order[n_val:]
@@ -110,14 +101,12 @@ class KeyMatcher(nn.Module):
             target = targets[rows_t]
             if n_parents <= FULL_SOFTMAX_PARENTS:
                 vectors, bias = matcher.parent_side(parents)
-                bias = bias + offsets
             else:
                 # the true parents plus a uniform sample: a sampled softmax (uniform: no correction)
                 sample = torch.from_numpy(rng.choice(n_parents, FULL_SOFTMAX_PARENTS, replace=False))
                 candidates, target = torch.unique(torch.cat([target, sample]), return_inverse=True)
                 target = target[: len(rows)]
                 vectors, bias = matcher.parent_side(parents[candidates])
-                bias = bias + offsets[candidates]
             logits = matcher.scores(children[rows_t], vectors, bias)
             return nn.functional.cross_entropy(logits, target)
 
@@ -161,12 +150,9 @@ class KeyMatcher(nn.Module):
         parent_codes: np.ndarray,
         generator: torch.Generator,
         temperature: float = 1.0,
-        parent_offsets: np.ndarray | None = None,
     ) -> np.ndarray:
         """A parent (index into parent_codes) for every child row, drawn from the fitted softmax."""
         vectors, bias = self.parent_side(torch.from_numpy(np.ascontiguousarray(parent_codes)))
-        if parent_offsets is not None:
-            bias = bias + torch.from_numpy(parent_offsets).float()
         out = np.empty(len(child_codes), dtype=np.int64)
         children = torch.from_numpy(np.ascontiguousarray(child_codes))
         for start in range(0, len(children), SCORE_CHUNK):

@@ -559,3 +559,50 @@ def test_sequence_tables_refuse_subject_only_settings(purchases_generator) -> No
     generator, _, _ = purchases_generator
     with pytest.raises(EngineInputError, match="sample_size applies to subject tables only"):
         generator.generate({"tables": [{"name": "purchases", "configuration": {"sample_size": 5}}]})
+
+
+def test_value_protection_covers_sequence_lengths(tmp_path: Path) -> None:
+    """One parent with 150 children is an outlier that would identify it: with value protection,
+    generated sequences stay within the protected range of lengths (here at most 4 rows)."""
+    rng = np.random.default_rng(8)
+    parents = pd.DataFrame({"id": np.arange(60), "k": rng.choice(["a", "b"], 60)})
+    lengths = [150, *rng.integers(1, 5, 59)]
+    children = pd.DataFrame(
+        {"pid": np.repeat(parents.id, lengths), "v": rng.normal(0, 1, int(np.sum(lengths)))}
+    )
+    quick = {"model": "MOSTLY_AI/Small", "max_epochs": 3}
+    generator = _train(
+        tmp_path,
+        [
+            {"name": "parents", "primary_key": "id", "tabular_model_configuration": quick},
+            {
+                "name": "children",
+                "foreign_keys": [{"column": "pid", "referenced_table": "parents", "is_context": True}],
+                "tabular_model_configuration": quick,
+            },
+        ],
+        {"parents": parents, "children": children},
+    )
+    out = generator.generate(_sizes({"parents": 300}))
+    generated = out["children"].groupby("pid").size()
+    assert generated.max() <= 4
+    assert len(generated) > 200  # sequences are still generated for most parents
+
+
+@pytest.mark.parametrize(
+    ("source", "pattern"),
+    [
+        (["ABQ", "ATL", "EWR"], r"[A-Z]{3}"),  # airport codes: letters of one width
+        (["C0001", "C0002", "C0010"], r"C\d{4,}"),  # prefix and zero-padded digits
+        ([7, 11, 12], None),  # integers
+    ],
+)
+def test_generated_primary_keys_keep_dtype_and_pattern(source: list[Any], pattern: str | None) -> None:
+    from synth_dagster.engine.keys import analyze_key, generate_keys
+
+    values = pd.Series(source)
+    keys = generate_keys(analyze_key(values), 500, np.random.default_rng(0))
+    assert keys.is_unique and len(keys) == 500
+    assert keys.dtype == values.dtype
+    if pattern is not None:
+        assert keys.astype(str).str.fullmatch(pattern).all()
