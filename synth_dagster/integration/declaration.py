@@ -139,7 +139,8 @@ class SyntheticData:
     `max_epochs`) applies to every table unless the table's `config` sets its own
     `tabular_model_configuration`; `random_state` makes training and sampling reproducible.
 
-    Sampling: `size` (rows of the first table, or `{table: rows}`), `seed` (records that fix some
+    Sampling: `size` (rows of every subject table, i.e. without a context foreign key, or
+    `{table: rows}`), `seed` (records that fix some
     columns, or `{table: records}`) and `sampling` (SyntheticTableConfiguration fields for every
     table: `sampling_temperature`, `sampling_top_p`, `rebalancing`, ...; `table_sampling` per
     table). Run config may override size, seed and random_state per run.
@@ -192,6 +193,15 @@ class SyntheticData:
     @property
     def table_names(self) -> list[str]:
         return [t.name for t in self.tables]
+
+    @property
+    def subject_names(self) -> list[str]:
+        """Tables without a context foreign key: the ones a size applies to."""
+        return [
+            t.name
+            for t in self.tables
+            if not any(fk.get("is_context") for fk in t.config.get("foreign_keys") or [])
+        ]
 
     def input_name(self, table: SourceTable) -> str:
         """The op input that carries an upstream asset's value (an identifier)."""
@@ -248,7 +258,7 @@ class SyntheticData:
     ) -> SyntheticDatasetConfig:
         """The SyntheticDatasetConfig; arguments (from run config) win over the declaration."""
         # overrides replace the declaration's value table by table
-        sizes = {**_per_table(self.size, self.table_names), **_per_table(size, self.table_names)}
+        sizes = {**_per_table(self.size, self.subject_names), **_per_table(size, self.subject_names)}
         seeds = {
             **_per_table(self.seed, self.table_names, records=True),
             **_per_table(seed, self.table_names, records=True),
@@ -275,9 +285,10 @@ class SyntheticData:
 
 
 def _per_table(value: Any, tables: list[str], records: bool = False) -> dict[str, Any]:
-    """Size or seed per table: a mapping by table name, or one value for the first table."""
+    """Size or seed per table: a mapping by table name; else a size for every (subject) table,
+    or a seed for the first table."""
     if value is None:
         return {}
     if isinstance(value, Mapping) and (not records or set(value) <= set(tables)):
         return dict(value)
-    return {tables[0]: value}
+    return {tables[0]: value} if records else dict.fromkeys(tables, value)
