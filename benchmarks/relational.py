@@ -36,6 +36,9 @@ rows, so their per-row unique names could not come back. flights and weather kee
 (`--no-value-protection` turns it off for them too). `rownames`, the R export's row counter, is
 dropped.
 
+`--lookup-parents` keeps the three parents as they are (`is_lookup=True`: public lookup tables are
+not synthesized; flights and weather are, and their keys point at the real parent rows).
+
 `--dry-run` scores the holdout (sampled to the generation sizes) and the real parents as if they were
 synthetic: it checks the data preparation and evaluation paths without training (referential
 integrity then shows the real orphans).
@@ -126,9 +129,16 @@ def key_columns(table: str) -> list[str]:
 
 
 def config(
-    sizes: dict[str, int], caps: dict[str, int | None], orphaned: set[str], value_protection: bool
+    sizes: dict[str, int],
+    caps: dict[str, int | None],
+    orphaned: set[str],
+    value_protection: bool,
+    lookup_parents: bool = False,
 ) -> dict[str, Any]:
-    tables: list[dict[str, Any]] = [{"name": t, "primary_key": pk} for t, pk in PARENTS.items()]
+    tables: list[dict[str, Any]] = [
+        {"name": t, "primary_key": pk, **({"is_lookup": True} if lookup_parents else {})}
+        for t, pk in PARENTS.items()
+    ]
     for child in CHILDREN:
         fks = []
         for fk in (f for f in FOREIGN_KEYS if f.child == child):
@@ -144,7 +154,7 @@ def config(
     for table in tables:
         # the parents are public lookup tables (airlines, airports, aircraft registry): nothing in
         # them is about a person, so their rows may come back as they are
-        if not value_protection or table["name"] in PARENTS:
+        if (not value_protection or table["name"] in PARENTS) and not table.get("is_lookup"):
             table.setdefault("tabular_model_configuration", {})["value_protection"] = False
     return {"name": "nycflights13", "random_state": SEED, "tables": tables}
 
@@ -183,6 +193,11 @@ def main() -> None:
         help="train every table without value protection (parents' unique values become learnable)",
     )
     parser.add_argument("--max-weather", type=int, default=None, help="training rows of weather (cap)")
+    parser.add_argument(
+        "--lookup-parents",
+        action="store_true",
+        help="keep airlines, airports and planes as they are (is_lookup=True) instead of synthesizing them",
+    )
     parser.add_argument("--dry-run", action="store_true", help="score holdout and real parents as synthetic")
     parser.add_argument("--progress", action="store_true", help="print training progress on stderr")
     parser.add_argument("--workspace", type=Path, help="keep the trained generator here (default: temp)")
@@ -201,7 +216,7 @@ def main() -> None:
     orphaned = {label for label, (rows, _) in orphan_counts.items() if rows}
     for label, (rows, values) in orphan_counts.items():
         print(f"orphans in the source: {label}: {rows:,} rows, {values:,} distinct values")
-    raw_config = config(sizes, caps, orphaned, not args.no_value_protection)
+    raw_config = config(sizes, caps, orphaned, not args.no_value_protection, args.lookup_parents)
 
     summaries: dict[str, TableSummary] = {}
     train_s = gen_s = float("nan")

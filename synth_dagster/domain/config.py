@@ -274,6 +274,10 @@ class SourceTableConfig(FrameFieldsMixin, DomainModel):
     language_model_configuration: ModelConfiguration | None = None
     primary_key: str | None = None
     foreign_keys: list[SourceForeignKeyConfig] | None = None
+    # A public lookup table (airports, countries, a product catalogue): kept as it is, not
+    # synthesized, so that other tables' non-context keys point at its real rows. Our addition to
+    # the reference schema; never use it for data about people.
+    is_lookup: bool = False
     columns: list[SourceColumnConfig] | None = None
 
     @field_validator("data", mode="before")
@@ -628,6 +632,20 @@ class GeneratorConfig(DomainModel):
                 elif not ref.primary_key:
                     problems.append(
                         f"{prefix}, which has no primary_key; set primary_key on '{fk.referenced_table}'"
+                    )
+        for table in tables.values():
+            if table.is_lookup and table.foreign_keys:
+                problems.append(
+                    f"table '{table.name}' is a lookup table (is_lookup=True), which is kept as it is and "
+                    "cannot have foreign keys of its own; remove them or set is_lookup=False"
+                )
+            for fk in table.foreign_keys or []:
+                ref = tables.get(fk.referenced_table)
+                if fk.is_context and ref is not None and ref.is_lookup:
+                    problems.append(
+                        f"table '{table.name}': context foreign key '{fk.column}' references the lookup table "
+                        f"'{ref.name}'; a lookup table can only be referenced by non-context keys "
+                        "(is_context=False)"
                     )
         problems += self._context_cycle_problems(tables)
         return problems

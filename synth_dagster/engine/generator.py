@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
+import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -250,6 +251,7 @@ def train_generator(
                 config.random_state,
                 on_progress,
                 should_stop,
+                {t.name for t in config.tables if t.is_lookup},
             )
         (staging / MANIFEST).write_text(
             json.dumps(
@@ -294,6 +296,8 @@ def _train_table(
     children = relations.context_children.get(name, [])
     keys = {table.primary_key: analyze_key(frame[table.primary_key])} if table.primary_key else {}
     table_dir = staging / "tables" / name
+    if table.is_lookup:
+        return _keep_lookup_table(config, table, frame, frames, keys, table_dir, options)
     if context_fk is None:
         if options.max_sample_size and len(frame) > options.max_sample_size:
             # capped here rather than in the flat model, so that children follow their parents
@@ -313,17 +317,7 @@ def _train_table(
         flat.save(table_dir)
         used = frame
         codes = flat.encode(model_frame)
-        state = _Trained(
-            keys=used[table.primary_key]
-            if table.primary_key
-            else pd.Series(np.arange(len(used)), index=used.index),
-            codes=codes,
-            cards=_cards(flat),
-            ancestry=codes,
-            ancestry_cards=_cards(flat),
-            validation=used.index.isin(flat.holdout_index),
-            labels=used.index.to_numpy(),
-        )
+        state = _subject_state(table, used, codes, _cards(flat), used.index.isin(flat.holdout_index))
         report, holdout, n_rows = flat.report, flat.holdout_index, len(used)
         encodings = {p.name: p.encoding_type for p in flat.plans}
         kind = "flat"
@@ -400,6 +394,72 @@ def _train_table(
     return summary, state
 
 
+def _subject_state(
+    table: SourceTableConfig,
+    frame: pd.DataFrame,
+    codes: np.ndarray,
+    cards: tuple[int, ...],
+    validation: np.ndarray,
+) -> _Trained:
+    """A table without a context: its own codes are all its children's context."""
+    keys = (
+        frame[table.primary_key] if table.primary_key else pd.Series(np.arange(len(frame)), index=frame.index)
+    )
+    return _Trained(keys, codes, cards, codes, cards, validation, frame.index.to_numpy())
+
+
+LOOKUP_ROWS = "rows.parquet"
+LOOKUP_CODES = "codes.npy"
+
+
+def _keep_lookup_table(
+    config: GeneratorConfig,
+    table: SourceTableConfig,
+    frame: pd.DataFrame,
+    frames: Mapping[str, pd.DataFrame],
+    keys: dict[str, Any],
+    table_dir: Path,
+    options: FlatOptions,
+) -> tuple[TableSummary, _Trained]:
+    """A lookup table: its rows are stored as they are; only their encoding is learned (the key
+    matchers of referencing tables read it), no model is trained."""
+    started = time.monotonic()
+    model_frame = _model_frame(table, frame, _count_columns(config, table, frame, frames))
+    options.max_epochs = 0
+    options.max_sample_size = None
+    options.value_protection = False  # its rows come back as they are anyway; the codes must tell them apart
+    encoding = FlatGenerator.fit(model_frame, options)
+    encoding.save(table_dir)
+    codes = encoding.encode(model_frame)
+    frame.reset_index(drop=True).to_parquet(table_dir / LOOKUP_ROWS, index=False)
+    np.save(table_dir / LOOKUP_CODES, codes)
+    roles = {
+        "columns": list(frame.columns),
+        "keys": keys,
+        "kind": "lookup",
+        "context": None,
+        "non_context": [],
+        "children": [],
+        "dtypes": {c: str(t) for c, t in frame.dtypes.items()},
+        "holdout_index": [],
+    }
+    (table_dir / "keys.json").write_text(json.dumps(roles))
+    state = _subject_state(table, frame, codes, _cards(encoding), np.zeros(len(frame), dtype=bool))
+    summary = TableSummary(
+        name=table.name,
+        rows=len(frame),
+        columns=frame.shape[1],
+        training_rows=len(frame),
+        holdout_rows=0,
+        epochs=0.0,
+        seconds=time.monotonic() - started,
+        stop_reason="lookup_table",
+        encodings={p.name: p.encoding_type for p in encoding.plans if not p.name.startswith("__")},
+        model_size_bytes=sum(f.stat().st_size for f in table_dir.iterdir() if f.is_file()),
+    )
+    return summary, state
+
+
 def _train_matchers(
     table: SourceTableConfig,
     frames: Mapping[str, pd.DataFrame],
@@ -408,6 +468,7 @@ def _train_matchers(
     random_state: int | None,
     on_progress: ProgressCallback,
     should_stop: StopCheck,
+    lookups: set[str],
 ) -> None:
     state = trained[table.name]
     for fk in table.foreign_keys or []:
@@ -427,6 +488,7 @@ def _train_matchers(
             parent.codes,
             parent.cards,
             random_state=random_state,
+            parents_kept=fk.referenced_table in lookups,
             on_progress=_matcher_progress(on_progress, table.name, fk.column),
             should_stop=should_stop,
         )
@@ -548,7 +610,13 @@ class TrainedGenerator:
         temperature = tc.sampling_temperature if tc.sampling_temperature is not None else 1.0
         top_p = tc.sampling_top_p if tc.sampling_top_p is not None else 1.0
         progress = _table_progress(on_progress, name) if len(self.order) > 1 else on_progress
-        if isinstance(model, FlatGenerator):
+        if roles["kind"] == "lookup":
+            frame, codes = self._lookup_rows(name, tc, seed)
+            ancestry, ancestry_cards = codes, _cards(model)  # type: ignore[arg-type]
+            cards = ancestry_cards
+            seed_keys = {}
+            roles = {**roles, "keys": {}}  # the real keys are kept
+        elif isinstance(model, FlatGenerator):
             summary = self.summaries[name]
             size = tc.effective_sample_size(is_subject=True, training_rows=summary.rows, is_probe=is_probe)
             request = GenerationRequest(
@@ -624,6 +692,8 @@ class TrainedGenerator:
                     if k != context["column"]
                 }
         keys_out = None
+        if roles["kind"] == "lookup" and self.roles(name)["keys"]:
+            keys_out = frame[next(iter(self.roles(name)["keys"]))]  # the real keys
         for key, info in roles["keys"].items():
             given = seed_keys.get(key)
             values = _unique_keys(info, len(frame), given, rng)
@@ -644,6 +714,18 @@ class TrainedGenerator:
             labels=np.arange(len(frame)),
         )
         return frame, state
+
+    def _lookup_rows(
+        self, name: str, tc: SyntheticTableConfiguration, seed: pd.DataFrame | None
+    ) -> tuple[pd.DataFrame, np.ndarray]:
+        directory = self.workspace / "tables" / name
+        frame = pd.read_parquet(directory / LOOKUP_ROWS)
+        if seed is not None or (tc.sample_size is not None and tc.sample_size != len(frame)):
+            raise EngineInputError(
+                f"table {name!r} is a lookup table, kept as it is ({len(frame)} rows): it takes no seed "
+                "and no sample_size other than its own row count"
+            )
+        return frame, np.load(directory / LOOKUP_CODES)
 
     def _assign_foreign_keys(
         self,

@@ -21,13 +21,20 @@ from torch import nn
 
 from synth_dagster.engine.model import embedding_width
 from synth_dagster.engine.progress import ProgressCallback, StopCheck, never_stop, no_progress
-from synth_dagster.engine.training import TrainingReport, TrainingSettings, resolve_seed, run_training
+from synth_dagster.engine.training import (
+    TrainingReport,
+    TrainingSettings,
+    auto_batch_size,
+    resolve_seed,
+    run_training,
+)
 
 EMBEDDING = 32
 HIDDEN = 64
 # Parent tables up to this size get a full softmax per batch; larger ones a random subset.
 FULL_SOFTMAX_PARENTS = 8192
 MAX_MATCHING_ROWS = 30_000
+MIN_MATCHER_STEPS = 300
 SCORE_CHUNK = 4096
 MATCHER_FILE = "matcher.pt"
 MATCHER_META = "matcher.json"
@@ -75,6 +82,7 @@ class KeyMatcher(nn.Module):
         parent_cards: tuple[int, ...],
         random_state: int | None = None,
         max_training_time: float | None = None,
+        parents_kept: bool = False,
         on_progress: ProgressCallback = no_progress,
         should_stop: StopCheck = never_stop,
     ) -> tuple[KeyMatcher, TrainingReport]:
@@ -93,7 +101,12 @@ class KeyMatcher(nn.Module):
         order = rng.permutation(len(children))
         n_val = max(1, len(children) // 10) if len(children) >= 20 else 0
         val, train = order[:n_val], order[n_val:]
-        batch = 1024
+        # Parents kept as they are (lookup tables) are the very rows generation matches against, so
+        # the matcher may learn them one by one: smaller batches, more steps. Generated parents are
+        # new rows, and a matcher that learned the training parents by heart picks worse among them.
+        batch = min(1024, auto_batch_size(len(train))) if parents_kept else 1024
+        steps_per_epoch = max(1, -(-len(train) // batch))
+        min_epochs = MIN_MATCHER_STEPS / steps_per_epoch if parents_kept else 0.0
         n_parents = len(parents)
 
         def loss_of(rows: np.ndarray) -> torch.Tensor:
@@ -127,13 +140,16 @@ class KeyMatcher(nn.Module):
             )
 
         settings = TrainingSettings(
-            max_epochs=15, max_training_time=max_training_time, random_state=seed, learning_rate=3e-3
+            max_epochs=max(15.0, min_epochs),
+            max_training_time=max_training_time,
+            random_state=seed,
+            learning_rate=3e-3,
         )
         report = run_training(
             matcher,
             epoch,
             validate,
-            max(1, -(-len(train) // batch)),
+            steps_per_epoch,
             batch,
             settings,
             on_progress,

@@ -196,11 +196,12 @@ class SyntheticData:
 
     @property
     def subject_names(self) -> list[str]:
-        """Tables without a context foreign key: the ones a size applies to."""
+        """Tables without a context foreign key (lookup tables aside): the ones a size applies to."""
         return [
             t.name
             for t in self.tables
             if not any(fk.get("is_context") for fk in t.config.get("foreign_keys") or [])
+            and not t.config.get("is_lookup")
         ]
 
     def input_name(self, table: SourceTable) -> str:

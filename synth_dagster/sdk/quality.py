@@ -130,6 +130,8 @@ def _assess_table(
     from synth_dagster import qa
 
     own, table = rows[name], tables.get(name)
+    if table is not None and table.is_lookup:
+        return None, []  # kept as it is: nothing synthetic to assess
     if table is None or not table.key_columns:
         holdout = own.holdout if len(own.holdout) else None
         return qa.assess(own.synthetic, own.training, holdout, random_state=random_state), []
@@ -206,7 +208,7 @@ def model_quality(
                 "tables": [
                     {"name": name, "configuration": {"sample_size": _probe_size(*splits[name])}}
                     for name in frames
-                    if name not in tables or tables[name].is_subject
+                    if name not in tables or (tables[name].is_subject and not tables[name].is_lookup)
                 ],
             }
         )

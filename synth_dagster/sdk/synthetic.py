@@ -54,7 +54,9 @@ def build_config(
     if isinstance(size, int) and size <= 0:
         raise EngineInputError(f"size must be a positive integer, got {size}")
     # an int sizes every subject table; tables under a context key follow their parents
-    subjects = [t.name for t in generator.config().tables or [] if t.context_foreign_key is None]
+    subjects = [
+        t.name for t in generator.config().tables or [] if t.context_foreign_key is None and not t.is_lookup
+    ]
     sizes = size if isinstance(size, dict) else dict.fromkeys(subjects, size) if size is not None else {}
     if isinstance(seed, dict) and seed and set(seed) <= set(table_names):
         seeds = seed  # {table: seed}

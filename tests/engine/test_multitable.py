@@ -606,3 +606,71 @@ def test_generated_primary_keys_keep_dtype_and_pattern(source: list[Any], patter
     assert keys.dtype == values.dtype
     if pattern is not None:
         assert keys.astype(str).str.fullmatch(pattern).all()
+
+
+def test_lookup_tables_are_kept_as_they_are(tmp_path: Path) -> None:
+    """A public lookup table (is_lookup) comes back unchanged; child rows point at its real rows,
+    the ones that fit them."""
+    rng = np.random.default_rng(9)
+    airports = pd.DataFrame(
+        {
+            "code": ["EWR", "JFK", "LGA", "BOS", "ORD", "SFO"],
+            "tz": [-5, -5, -5, -5, -6, -8],
+            "hub": [1, 1, 1, 0, 0, 0],
+        }
+    )
+    origin = rng.choice(["EWR", "JFK", "LGA"], 1500)
+    dest = rng.choice(["BOS", "ORD", "SFO"], 1500)
+    distance = pd.Series(dest).map({"BOS": 200.0, "ORD": 700.0, "SFO": 2500.0}).to_numpy() + rng.normal(
+        0, 10, 1500
+    )
+    flights = pd.DataFrame({"origin": origin, "dest": dest, "distance": distance})
+    generator = _train(
+        tmp_path,
+        [
+            {"name": "airports", "primary_key": "code", "is_lookup": True},
+            {
+                "name": "flights",
+                "foreign_keys": [
+                    {"column": "origin", "referenced_table": "airports", "is_context": False},
+                    {"column": "dest", "referenced_table": "airports", "is_context": False},
+                ],
+                "tabular_model_configuration": FAST,
+            },
+        ],
+        {"airports": airports, "flights": flights},
+    )
+    assert generator.summaries["airports"].stop_reason == "lookup_table"
+    out = generator.generate(_sizes({"flights": 2000}))
+    pd.testing.assert_frame_equal(out["airports"], airports)
+    assert len(out["flights"]) == 2000
+    assert out["flights"].origin.isin(["EWR", "JFK", "LGA"]).mean() > 0.95  # the hubs, as in training
+    by_dest = out["flights"].groupby("dest").distance.median()
+    assert by_dest["SFO"] > by_dest["ORD"] > by_dest["BOS"]  # the matcher picks the fitting row
+    with pytest.raises(EngineInputError, match="is a lookup table, kept as it is"):
+        generator.generate(_sizes({"airports": 3}))
+
+
+def test_lookup_tables_take_no_context_children_and_no_keys_of_their_own() -> None:
+    with pytest.raises(ValueError, match="a lookup table can only be referenced by non-context keys"):
+        _config(
+            [
+                {"name": "parent", "primary_key": "id", "is_lookup": True},
+                {
+                    "name": "child",
+                    "foreign_keys": [{"column": "pid", "referenced_table": "parent", "is_context": True}],
+                },
+            ]
+        )
+    with pytest.raises(ValueError, match="cannot have foreign keys of its own"):
+        _config(
+            [
+                {"name": "a", "primary_key": "id"},
+                {
+                    "name": "b",
+                    "primary_key": "id",
+                    "is_lookup": True,
+                    "foreign_keys": [{"column": "a_id", "referenced_table": "a", "is_context": False}],
+                },
+            ]
+        )
