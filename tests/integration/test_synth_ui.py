@@ -27,6 +27,7 @@ webdriver = pytest.importorskip("selenium.webdriver")
 from selenium.common.exceptions import WebDriverException  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.common.keys import Keys  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -135,6 +136,9 @@ def _text(driver) -> str:
 def _dismiss_welcome(driver) -> None:
     for button in driver.find_elements(By.XPATH, "//button[normalize-space()='Skip']"):
         button.click()
+    # any other dialog the UI opens on its own (news, tips) lies over the page: Escape closes it
+    if driver.find_elements(By.CSS_SELECTOR, ".bp5-overlay-backdrop"):
+        driver.find_element(By.TAG_NAME, "body").send_keys(Keys.ESCAPE)
 
 
 def test_materialize_the_demo_from_the_ui(dagster_dev, browser, tmp_path) -> None:
@@ -150,9 +154,18 @@ def test_materialize_the_demo_from_the_ui(dagster_dev, browser, tmp_path) -> Non
 
     # the global lineage: "Materialize all" there includes the source asset of the other group
     browser.get(f"{url}/asset-groups")
-    button = _wait("the demo code location", materialize_button, 120)
+    _wait("the demo code location", materialize_button, 120)
     _wait("the lineage graph", lambda: "synthetic_data" in _text(browser), 60)
-    button.click()  # type: ignore[union-attr]
+
+    def click_materialize() -> bool:
+        # a dialog that opens late intercepts the click (a WebDriverException): dismiss it and retry
+        button = materialize_button()
+        if button is None:
+            return False
+        button.click()
+        return True
+
+    _wait("a click on 'Materialize all'", click_materialize, 60)
     _wait("the run to launch", lambda: "Launched run" in _text(browser), 60, every=0.5)
 
     def run_status() -> str | None:
