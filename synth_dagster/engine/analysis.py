@@ -277,7 +277,7 @@ def detect(values: pd.Series) -> tuple[str, str, dict[str, Any]]:
     return "TABULAR_CATEGORICAL", "string", {}
 
 
-def _source_kind(values: pd.Series) -> str:
+def source_kind(values: pd.Series) -> str:
     dtype = values.dtype
     if ptypes.is_bool_dtype(dtype):
         return "bool"
@@ -304,7 +304,7 @@ def plan_column(
     if encoding_type in (None, "AUTO"):
         encoding_type, kind, extras = detect(values)
     else:
-        kind, extras = _source_kind(values), {}
+        kind, extras = source_kind(values), {}
         if encoding_type == "TABULAR_DATETIME" and kind == "datetime":
             extras["tz"] = str(values.dtype.tz) if getattr(values.dtype, "tz", None) else None
         elif encoding_type == "TABULAR_DATETIME" and kind == "string":

@@ -102,6 +102,7 @@ class FlatGenerator:
         self.report = report
         self.holdout_index = holdout_index if holdout_index is not None else np.array([], dtype=np.int64)
         self._sub_ranges = self._compute_sub_ranges()
+        self.training_codes = np.zeros((0, len(model.shape.cardinalities)), dtype=np.int64)
 
     # ---------------------------------------------------------------- training
     @classmethod
@@ -163,7 +164,7 @@ class FlatGenerator:
             initial_state=previous.model.state_dict() if previous is not None else None,
         )
         report.seconds = time.monotonic() - started
-        return cls(
+        fitted = cls(
             plans,
             model,
             allowed,
@@ -174,6 +175,8 @@ class FlatGenerator:
             frame.index.to_numpy()[val_idx],
             len(frame),
         )
+        fitted.training_codes = codes  # the rows it trained on (not saved): e.g. child tables' context
+        return fitted
 
     def encode(self, frame: pd.DataFrame) -> np.ndarray:
         """Codes of source rows (e.g. parent rows as context, or for key matching)."""

@@ -20,7 +20,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +42,7 @@ from synth_dagster.engine.keys import analyze_key, generate_keys
 from synth_dagster.engine.matching import KeyMatcher
 from synth_dagster.engine.progress import EngineProgress, ProgressCallback, StopCheck, never_stop, no_progress
 from synth_dagster.engine.relations import Relations, prepare_relations
-from synth_dagster.engine.sequence import SequenceGenerator
+from synth_dagster.engine.sequence import SequenceGenerator, seed_rows
 
 MANIFEST = "generator.json"
 
@@ -122,6 +122,10 @@ class _Trained:
     validation: np.ndarray  # bool per row: held out for validation
     labels: np.ndarray  # index labels of the kept rows in the frame given to training
 
+    def positions(self, keys: pd.Series) -> pd.Series:
+        """The row of each key value (NaN for values that are no key of this table)."""
+        return keys.map(pd.Series(np.arange(len(self.keys)), index=pd.Index(self.keys.to_numpy())))
+
 
 def _cards(generator: FlatGenerator) -> tuple[int, ...]:
     return tuple(generator.model.shape.cardinalities)
@@ -170,31 +174,12 @@ def _reference_counts(parent_keys: pd.Series, child_keys: pd.Series) -> pd.Serie
     return parent_keys.map(counts).fillna(0).astype(np.int64)
 
 
-def _table_progress(on_progress: ProgressCallback, name: str) -> ProgressCallback:
+def _relabel(on_progress: ProgressCallback, prefix: str, step: str | None = None) -> ProgressCallback:
+    """Events of one table's model, their messages prefixed with "<table>: " (and their step
+    renamed, e.g. for key matchers, which are not a step of their own)."""
+
     def forward(p: EngineProgress) -> None:
-        on_progress(
-            EngineProgress(
-                p.step, p.completed, p.total, f"{name}: {p.message}", p.epoch, p.loss, p.val_loss, p.elapsed
-            )
-        )
-
-    return forward
-
-
-def _matcher_progress(on_progress: ProgressCallback, table: str, column: str) -> ProgressCallback:
-    def forward(p: EngineProgress) -> None:
-        on_progress(
-            EngineProgress(
-                "TRAIN_KEY_MATCHER",
-                p.completed,
-                p.total,
-                f"{table}: key matcher for {column!r}: {p.message}",
-                p.epoch,
-                p.loss,
-                p.val_loss,
-                p.elapsed,
-            )
-        )
+        on_progress(replace(p, step=step or p.step, message=f"{prefix}: {p.message}"))
 
     return forward
 
@@ -290,7 +275,7 @@ def _train_table(
 ) -> tuple[TableSummary, _Trained]:
     name = table.name
     frame = frames[name]
-    progress = _table_progress(on_progress, name)
+    progress = _relabel(on_progress, name)
     options = flat_options(table, config.random_state, _table_constraints(config, name))
     context_fk = table.context_foreign_key
     children = relations.context_children.get(name, [])
@@ -315,16 +300,14 @@ def _train_table(
         )
         flat = FlatGenerator.fit(model_frame, options, progress, should_stop, previous=previous)
         flat.save(table_dir)
-        used = frame
-        codes = flat.encode(model_frame)
-        state = _subject_state(table, used, codes, _cards(flat), used.index.isin(flat.holdout_index))
-        report, holdout, n_rows = flat.report, flat.holdout_index, len(used)
+        codes = flat.training_codes  # the frame's rows: it is capped above, not in the flat model
+        state = _subject_state(table, frame, codes, _cards(flat), frame.index.isin(flat.holdout_index))
+        report, holdout, n_rows = flat.report, flat.holdout_index, len(frame)
         encodings = {p.name: p.encoding_type for p in flat.plans}
         kind = "flat"
     else:
         parent = trained[context_fk.referenced_table]
-        position = pd.Series(np.arange(len(parent.keys)), index=pd.Index(parent.keys.to_numpy()))
-        parent_of_row = frame[context_fk.column].map(position)
+        parent_of_row = parent.positions(frame[context_fk.column])
         frame = frame[parent_of_row.notna().to_numpy()]  # children of parents left out by a sample cap
         parent_of_row = parent_of_row.dropna().astype(np.int64)
         order = np.argsort(parent_of_row.to_numpy(), kind="stable")
@@ -361,23 +344,7 @@ def _train_table(
         for column in sequence.relative:
             encodings[column] = "TABULAR_DATETIME_RELATIVE"
         kind = "sequence"
-    roles = {
-        "columns": list(frames[name].columns),
-        "keys": keys,
-        "kind": kind,
-        "context": {"column": context_fk.column, "parent": context_fk.referenced_table}
-        if context_fk
-        else None,
-        "non_context": [
-            {"column": fk.column, "parent": fk.referenced_table}
-            for fk in table.foreign_keys or []
-            if not fk.is_context
-        ],
-        "children": children,
-        "dtypes": {c: str(t) for c, t in frames[name].dtypes.items()},
-        "holdout_index": [int(i) if isinstance(i, np.integer | int) else str(i) for i in holdout],
-    }
-    (table_dir / "keys.json").write_text(json.dumps(roles))
+    _write_roles(table_dir, table, frames[name], keys, kind, children, holdout)
     assert report is not None
     summary = TableSummary(
         name=name,
@@ -392,6 +359,36 @@ def _train_table(
         model_size_bytes=sum(f.stat().st_size for f in table_dir.iterdir() if f.is_file()),
     )
     return summary, state
+
+
+def _write_roles(
+    table_dir: Path,
+    table: SourceTableConfig,
+    frame: pd.DataFrame,
+    keys: dict[str, Any],
+    kind: str,
+    children: list[str],
+    holdout: np.ndarray,
+) -> None:
+    """What generation needs to know of a table besides its model: columns, keys and links."""
+    context_fk = table.context_foreign_key
+    roles = {
+        "columns": list(frame.columns),
+        "keys": keys,
+        "kind": kind,
+        "context": {"column": context_fk.column, "parent": context_fk.referenced_table}
+        if context_fk
+        else None,
+        "non_context": [
+            {"column": fk.column, "parent": fk.referenced_table}
+            for fk in table.foreign_keys or []
+            if not fk.is_context
+        ],
+        "children": children,
+        "dtypes": {c: str(t) for c, t in frame.dtypes.items()},
+        "holdout_index": [int(i) if isinstance(i, np.integer | int) else str(i) for i in holdout],
+    }
+    (table_dir / "keys.json").write_text(json.dumps(roles))
 
 
 def _subject_state(
@@ -430,20 +427,10 @@ def _keep_lookup_table(
     options.value_protection = False  # its rows come back as they are anyway; the codes must tell them apart
     encoding = FlatGenerator.fit(model_frame, options)
     encoding.save(table_dir)
-    codes = encoding.encode(model_frame)
+    codes = encoding.training_codes
     frame.reset_index(drop=True).to_parquet(table_dir / LOOKUP_ROWS, index=False)
     np.save(table_dir / LOOKUP_CODES, codes)
-    roles = {
-        "columns": list(frame.columns),
-        "keys": keys,
-        "kind": "lookup",
-        "context": None,
-        "non_context": [],
-        "children": [],
-        "dtypes": {c: str(t) for c, t in frame.dtypes.items()},
-        "holdout_index": [],
-    }
-    (table_dir / "keys.json").write_text(json.dumps(roles))
+    _write_roles(table_dir, table, frame, keys, "lookup", [], np.array([]))
     state = _subject_state(table, frame, codes, _cards(encoding), np.zeros(len(frame), dtype=bool))
     summary = TableSummary(
         name=table.name,
@@ -475,9 +462,8 @@ def _train_matchers(
         if fk.is_context:
             continue
         parent = trained[fk.referenced_table]
-        position = pd.Series(np.arange(len(parent.keys)), index=pd.Index(parent.keys.to_numpy()))
         values = frames[table.name].loc[state.labels, fk.column]
-        parent_of = values.map(position).to_numpy(dtype=float)
+        parent_of = parent.positions(values).to_numpy(dtype=float)
         linked = ~np.isnan(parent_of)
         if not linked.any():
             continue
@@ -489,7 +475,9 @@ def _train_matchers(
             parent.cards,
             random_state=random_state,
             parents_kept=fk.referenced_table in lookups,
-            on_progress=_matcher_progress(on_progress, table.name, fk.column),
+            on_progress=_relabel(
+                on_progress, f"{table.name}: key matcher for {fk.column!r}", "TRAIN_KEY_MATCHER"
+            ),
             should_stop=should_stop,
         )
         matcher.save(staging / "tables" / table.name / f"fk-{fk.column}")
@@ -609,14 +597,12 @@ class TrainedGenerator:
         seed, seed_keys = self._seed(name, tc)
         temperature = tc.sampling_temperature if tc.sampling_temperature is not None else 1.0
         top_p = tc.sampling_top_p if tc.sampling_top_p is not None else 1.0
-        progress = _table_progress(on_progress, name) if len(self.order) > 1 else on_progress
-        if roles["kind"] == "lookup":
+        progress = _relabel(on_progress, name) if len(self.order) > 1 else on_progress
+        if roles["kind"] == "lookup":  # kept as it is, real keys included
             frame, codes = self._lookup_rows(name, tc, seed)
-            ancestry, ancestry_cards = codes, _cards(model)  # type: ignore[arg-type]
-            cards = ancestry_cards
-            seed_keys = {}
-            roles = {**roles, "keys": {}}  # the real keys are kept
-        elif isinstance(model, FlatGenerator):
+            table = self.config.get_table(name)
+            return frame, _subject_state(table, frame, codes, _cards(model), np.zeros(len(frame), dtype=bool))
+        if isinstance(model, FlatGenerator):
             summary = self.summaries[name]
             size = tc.effective_sample_size(is_subject=True, training_rows=summary.rows, is_probe=is_probe)
             request = GenerationRequest(
@@ -655,8 +641,7 @@ class TrainedGenerator:
                         f"table {name!r}: seed rows need the context key column {fk!r} to say which "
                         f"{context['parent']!r} row they belong to"
                     )
-                position = pd.Series(np.arange(len(parent.keys)), index=pd.Index(parent.keys.to_numpy()))
-                mapped = seed_keys[fk].map(position)
+                mapped = parent.positions(seed_keys[fk])
                 if mapped.isna().any():
                     missing = seed_keys[fk][mapped.isna()].drop_duplicates().head(5).tolist()
                     raise EngineInputError(
@@ -682,18 +667,13 @@ class TrainedGenerator:
             ancestry_cards = _cards(model.rows) + parent.ancestry_cards
             cards = _cards(model.rows)
             if seed is not None and seed_parent is not None:
-                seeded_rows = (
-                    np.searchsorted(parent_of, seed_parent)
-                    + pd.Series(seed_parent).groupby(seed_parent).cumcount().to_numpy()
-                )
+                seeded_rows = seed_rows(parent_of, seed_parent)
                 seed_keys = {
                     k: _spread(v, seeded_rows, len(frame))
                     for k, v in seed_keys.items()
                     if k != context["column"]
                 }
         keys_out = None
-        if roles["kind"] == "lookup" and self.roles(name)["keys"]:
-            keys_out = frame[next(iter(self.roles(name)["keys"]))]  # the real keys
         for key, info in roles["keys"].items():
             given = seed_keys.get(key)
             values = _unique_keys(info, len(frame), given, rng)

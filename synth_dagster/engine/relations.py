@@ -12,9 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import pandas as pd
-from pandas.api import types as ptypes
 
 from synth_dagster.domain import GeneratorConfig, SourceTableConfig
+from synth_dagster.engine.analysis import source_kind
 from synth_dagster.engine.errors import EngineInputError
 
 
@@ -29,29 +29,21 @@ class Relations:
 
 
 def key_kind(values: pd.Series) -> str:
-    """int, string, datetime or other: key columns of one relation must agree on it."""
-    dtype = values.dtype
-    if ptypes.is_bool_dtype(dtype):
-        return "bool"
-    if ptypes.is_integer_dtype(dtype):
+    """int, string, datetime, ...: key columns of one relation must agree on it.
+
+    As a column's source kind, except that keys compare by value: floats that are whole numbers
+    (an int column with empty values) and objects holding numbers are int keys.
+    """
+    kind = source_kind(values)
+    present = values.dropna()
+    if kind == "float" and (present % 1 == 0).all():
         return "int"
-    if ptypes.is_float_dtype(dtype):
-        present = values.dropna()
-        return "int" if (present % 1 == 0).all() else "float"
-    if ptypes.is_datetime64_any_dtype(dtype):
-        return "datetime"
-    if (
-        ptypes.is_string_dtype(dtype)
-        or ptypes.is_object_dtype(dtype)
-        or isinstance(dtype, pd.CategoricalDtype)
-    ):
-        present = values.dropna()
-        if len(present) and all(
+    if isinstance(values.dtype, pd.CategoricalDtype) or kind == "string":
+        numeric = len(present) and all(
             isinstance(v, int | float) and not isinstance(v, bool) for v in present.head(100)
-        ):
-            return "int"
-        return "string"
-    return str(dtype)
+        )
+        return "int" if numeric else "string"
+    return kind
 
 
 def prepare_relations(

@@ -422,7 +422,7 @@ class SequenceGenerator:
         fixed: dict[str, np.ndarray] = {}
         if seed is not None and len(seed):
             assert seed_parent is not None and seed_step is not None
-            rows_of_seed = _row_of(parent_of_row, step, seed_parent, seed_step)
+            rows_of_seed = seed_rows(parent_of_row, seed_parent)
             for column in self.relative:
                 if column in seed.columns:
                     exact = np.full(len(out), np.datetime64("NaT"), dtype="datetime64[ns]")
@@ -572,12 +572,11 @@ class _SequenceBatches:
         return total / max(count, 1)
 
 
-def _row_of(
-    parent_of_row: np.ndarray, step: np.ndarray, parents: np.ndarray, steps: np.ndarray
-) -> np.ndarray:
-    """Positions of (parent, step) pairs in rows ordered by parent, then step."""
-    starts = np.searchsorted(parent_of_row, parents)
-    return starts + steps
+def seed_rows(parent_of_row: np.ndarray, seed_parent: np.ndarray) -> np.ndarray:
+    """Where seed rows (ordered by parent) landed in rows ordered by parent, then position: each
+    parent's seed rows open its sequence."""
+    steps = pd.Series(seed_parent).groupby(seed_parent).cumcount().to_numpy()
+    return np.searchsorted(parent_of_row, seed_parent) + steps
 
 
 def _overlay_at(values: pd.Series, rows: np.ndarray, seeded: pd.Series) -> pd.Series:

@@ -29,6 +29,18 @@ def _train(
     return TrainedGenerator(workspace)
 
 
+def _parents_and_children(model: dict[str, Any]) -> list[dict[str, Any]]:
+    """parents (primary key id) and children in sequences under them (context key pid)."""
+    return [
+        {"name": "parents", "primary_key": "id", "tabular_model_configuration": model},
+        {
+            "name": "children",
+            "foreign_keys": [{"column": "pid", "referenced_table": "parents", "is_context": True}],
+            "tabular_model_configuration": model,
+        },
+    ]
+
+
 def _sizes(sizes: dict[str, int], random_state: int = 5) -> dict[str, Any]:
     return {
         "random_state": random_state,
@@ -208,14 +220,7 @@ def test_very_long_sequences_with_a_window(tmp_path: Path) -> None:
     }
     generator = _train(
         tmp_path,
-        [
-            {"name": "parents", "primary_key": "id", "tabular_model_configuration": config},
-            {
-                "name": "children",
-                "foreign_keys": [{"column": "pid", "referenced_table": "parents", "is_context": True}],
-                "tabular_model_configuration": config,
-            },
-        ],
+        _parents_and_children(config),
         {"parents": parents, "children": children},
     )
     out = generator.generate(_sizes({"parents": 40}))
@@ -573,14 +578,7 @@ def test_value_protection_covers_sequence_lengths(tmp_path: Path) -> None:
     quick = {"model": "MOSTLY_AI/Small", "max_epochs": 3}
     generator = _train(
         tmp_path,
-        [
-            {"name": "parents", "primary_key": "id", "tabular_model_configuration": quick},
-            {
-                "name": "children",
-                "foreign_keys": [{"column": "pid", "referenced_table": "parents", "is_context": True}],
-                "tabular_model_configuration": quick,
-            },
-        ],
+        _parents_and_children(quick),
         {"parents": parents, "children": children},
     )
     out = generator.generate(_sizes({"parents": 300}))
