@@ -106,6 +106,7 @@ def _table_constraints(config: GeneratorConfig, table: str) -> list[dict[str, An
 
 SEQLEN_PREFIX = "__seqlen__"
 HAS_PREFIX = "__has__"
+LOOKUP_KEY_PREFIX = "__key__"
 DEGREE_PREFIX = "__degree__"
 CONSTANT_COLUMN = "__constant__"
 
@@ -154,19 +155,50 @@ def _count_columns(
 
 
 def _model_frame(
-    table: SourceTableConfig, frame: pd.DataFrame, counts: list[tuple[str, pd.Series]]
+    table: SourceTableConfig,
+    frame: pd.DataFrame,
+    counts: list[tuple[str, pd.Series]],
+    lookup_keys: Mapping[str, pd.Series] | None = None,
 ) -> pd.DataFrame:
-    """The columns a table's model learns: no key columns; key flags and reference counts added."""
+    """The columns a table's model learns: no key columns; key flags, keys into lookup tables
+    (`lookup_keys`, see `_lookup_key_labels`) and reference counts added."""
+    lookup_keys = lookup_keys or {}
     drop = [c for c in [table.primary_key, *(fk.column for fk in table.foreign_keys or [])] if c]
     model = frame.drop(columns=drop)
     for fk in table.foreign_keys or []:
-        if not fk.is_context and frame[fk.column].isna().any():
+        if fk.column in lookup_keys:
+            model[LOOKUP_KEY_PREFIX + fk.column] = lookup_keys[fk.column].to_numpy()
+        elif not fk.is_context and frame[fk.column].isna().any():
             model[HAS_PREFIX + fk.column] = frame[fk.column].notna().to_numpy()
     for name, values in counts:
         model[name] = values.to_numpy()
     if model.shape[1] == 0:
         model[CONSTANT_COLUMN] = 0  # a table of keys only: the model has nothing else to learn
     return model
+
+
+def _lookup_key_labels(
+    table: SourceTableConfig, frame: pd.DataFrame, trained: Mapping[str, _Trained], lookups: set[str]
+) -> dict[str, pd.Series]:
+    """Per non-context key into a lookup table, the referenced key as text (None where empty).
+
+    A lookup table's keys are real and public and come back as they are, so the child's model
+    learns the key itself as a categorical column, jointly with the child's other columns: that
+    keeps child-parent patterns as well as the child's own. Key values too rare for value
+    protection come out as the rare token and are left to the key matcher.
+    """
+    out = {}
+    for fk in table.foreign_keys or []:
+        if fk.is_context or fk.referenced_table not in lookups:
+            continue
+        parent = trained[fk.referenced_table]
+        position = parent.positions(frame[fk.column])
+        labels = parent.keys.astype(str).to_numpy()
+        found = position.notna().to_numpy()
+        values = np.full(len(frame), None, dtype=object)
+        values[found] = labels[position[found].astype(np.int64).to_numpy()]
+        out[fk.column] = pd.Series(values, index=frame.index, dtype=object)
+    return out
 
 
 def _reference_counts(parent_keys: pd.Series, child_keys: pd.Series) -> pd.Series:
@@ -281,6 +313,10 @@ def _train_table(
     children = relations.context_children.get(name, [])
     keys = {table.primary_key: analyze_key(frame[table.primary_key])} if table.primary_key else {}
     table_dir = staging / "tables" / name
+    lookups = {t.name for t in config.tables or [] if t.is_lookup}
+    for fk in table.foreign_keys or []:
+        if not fk.is_context and fk.referenced_table in lookups:
+            options.encoding_types[LOOKUP_KEY_PREFIX + fk.column] = "TABULAR_CATEGORICAL"
     if table.is_lookup:
         return _keep_lookup_table(config, table, frame, frames, keys, table_dir, options)
     if context_fk is None:
@@ -289,7 +325,12 @@ def _train_table(
             keep = np.sort(rng.choice(len(frame), options.max_sample_size, replace=False))
             frame = frame.iloc[keep]
         options.max_sample_size = None
-        model_frame = _model_frame(table, frame, _count_columns(config, table, frame, frames))
+        model_frame = _model_frame(
+            table,
+            frame,
+            _count_columns(config, table, frame, frames),
+            _lookup_key_labels(table, frame, trained, lookups),
+        )
         previous_dir = Path(warm_start) / "tables" / name if warm_start else None
         previous = (
             FlatGenerator.load(previous_dir)
@@ -312,7 +353,12 @@ def _train_table(
         parent_of_row = parent_of_row.dropna().astype(np.int64)
         order = np.argsort(parent_of_row.to_numpy(), kind="stable")
         frame, parent_of = frame.iloc[order], parent_of_row.to_numpy()[order]
-        model_frame = _model_frame(table, frame, _count_columns(config, table, frame, frames))
+        model_frame = _model_frame(
+            table,
+            frame,
+            _count_columns(config, table, frame, frames),
+            _lookup_key_labels(table, frame, trained, lookups),
+        )
         mc = table.tabular_model_configuration or ModelConfiguration()
         sequence = SequenceGenerator.fit(
             model_frame,
@@ -344,7 +390,7 @@ def _train_table(
         for column in sequence.relative:
             encodings[column] = "TABULAR_DATETIME_RELATIVE"
         kind = "sequence"
-    _write_roles(table_dir, table, frames[name], keys, kind, children, holdout)
+    _write_roles(table_dir, table, frames[name], keys, kind, children, holdout, lookups)
     assert report is not None
     summary = TableSummary(
         name=name,
@@ -369,8 +415,10 @@ def _write_roles(
     kind: str,
     children: list[str],
     holdout: np.ndarray,
+    lookups: set[str],
 ) -> None:
-    """What generation needs to know of a table besides its model: columns, keys and links."""
+    """What generation needs to know of a table besides its model: columns, keys and links
+    (`modelled`: a key into a lookup table, learned as a column of the table's model)."""
     context_fk = table.context_foreign_key
     roles = {
         "columns": list(frame.columns),
@@ -380,7 +428,7 @@ def _write_roles(
         if context_fk
         else None,
         "non_context": [
-            {"column": fk.column, "parent": fk.referenced_table}
+            {"column": fk.column, "parent": fk.referenced_table, "modelled": fk.referenced_table in lookups}
             for fk in table.foreign_keys or []
             if not fk.is_context
         ],
@@ -430,7 +478,7 @@ def _keep_lookup_table(
     codes = encoding.training_codes
     frame.reset_index(drop=True).to_parquet(table_dir / LOOKUP_ROWS, index=False)
     np.save(table_dir / LOOKUP_CODES, codes)
-    _write_roles(table_dir, table, frame, keys, "lookup", [], np.array([]))
+    _write_roles(table_dir, table, frame, keys, "lookup", [], np.array([]), set())
     state = _subject_state(table, frame, codes, _cards(encoding), np.zeros(len(frame), dtype=bool))
     summary = TableSummary(
         name=table.name,
@@ -580,7 +628,13 @@ class TrainedGenerator:
         if roles["context"]:
             key_columns.append(roles["context"]["column"])
         keys = {k: seed[k] for k in key_columns if k in seed.columns}
-        return seed.drop(columns=list(keys)), keys
+        model_seed = seed.drop(columns=list(keys))
+        for link in roles["non_context"]:
+            given = keys.get(link["column"])
+            if link.get("modelled") and given is not None and given.notna().all():
+                # a seeded key into a lookup table conditions the rest of its row, as any seeded value
+                model_seed[LOOKUP_KEY_PREFIX + link["column"]] = given.astype(str).to_numpy()
+        return model_seed, keys
 
     def _generate_table(
         self,
@@ -728,12 +782,19 @@ class TrainedGenerator:
                 if HAS_PREFIX + column in frame
                 else np.ones(len(frame), dtype=bool)
             )
+            values = pd.Series([None] * len(frame), dtype=object)
+            if link.get("modelled") and LOOKUP_KEY_PREFIX + column in frame:
+                # the model drew the key itself; only its rare tokens still need a parent
+                drawn = frame[LOOKUP_KEY_PREFIX + column]
+                position = drawn.map(pd.Series(np.arange(len(parent.keys)), index=parent.keys.astype(str)))
+                found = position.notna().to_numpy()
+                values[found] = parent.keys.to_numpy()[position[found].astype(np.int64).to_numpy()]
+                present = drawn.notna().to_numpy() & ~found
             given = frame[column] if column in frame else None
             keep_given = np.zeros(len(frame), dtype=bool)
             if given is not None:
                 keep_given = given.isin(parent.keys).to_numpy()
                 present &= ~keep_given
-            values = pd.Series([None] * len(frame), dtype=object)
             directory = self.workspace / "tables" / name / f"fk-{column}"
             if present.any():
                 if len(parent.keys) == 0:
@@ -756,7 +817,7 @@ class TrainedGenerator:
     def _finish(self, name: str, frame: pd.DataFrame) -> pd.DataFrame:
         """Source column order and dtypes; helper columns dropped."""
         roles = self.roles(name)
-        helpers = (SEQLEN_PREFIX, HAS_PREFIX, DEGREE_PREFIX, CONSTANT_COLUMN)
+        helpers = (SEQLEN_PREFIX, HAS_PREFIX, DEGREE_PREFIX, LOOKUP_KEY_PREFIX, CONSTANT_COLUMN)
         frame = frame.drop(columns=[c for c in frame.columns if str(c).startswith(helpers)])
         for column in [
             *(r["column"] for r in roles["non_context"]),

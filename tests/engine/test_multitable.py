@@ -649,6 +649,51 @@ def test_lookup_tables_are_kept_as_they_are(tmp_path: Path) -> None:
         generator.generate(_sizes({"airports": 3}))
 
 
+def test_keys_into_a_lookup_table_are_learned_with_the_child_columns(tmp_path: Path) -> None:
+    """A key into a lookup table is learned as a column of the child: a child column that only the
+    key explains (flight numbers by carrier) keeps that link; empty keys keep their rate; a key too
+    rare for value protection (ZZ, 3 flights) still gets a real parent from the matcher; a seeded
+    key conditions the rest of its row."""
+    rng = np.random.default_rng(4)
+    airlines = pd.DataFrame({"carrier": ["AA", "DL", "UA", "ZZ"], "name": ["Amer", "Delta", "United", "Zed"]})
+    n = 2000
+    carrier = np.concatenate([rng.choice(["AA", "DL", "UA"], n - 3), ["ZZ"] * 3])
+    base = pd.Series(carrier).map({"AA": 100, "DL": 2000, "UA": 5000, "ZZ": 9000}).to_numpy()
+    flights = pd.DataFrame(
+        {
+            "carrier": pd.Series(carrier, dtype=object).where(rng.random(n) > 0.2, None),
+            "flight": base + rng.integers(0, 50, n),
+        }
+    )
+    generator = _train(
+        tmp_path,
+        [
+            {"name": "airlines", "primary_key": "carrier", "is_lookup": True},
+            {
+                "name": "flights",
+                "foreign_keys": [{"column": "carrier", "referenced_table": "airlines", "is_context": False}],
+                "tabular_model_configuration": FAST,
+            },
+        ],
+        {"airlines": airlines, "flights": flights},
+    )
+    out = generator.generate(_sizes({"flights": 3000}))["flights"]
+    assert set(out.columns) == {"carrier", "flight"}  # no helper column leaks out
+    assert abs(out.carrier.isna().mean() - flights.carrier.isna().mean()) < 0.05
+    known = out.dropna(subset=["carrier"])
+    assert known.carrier.isin(airlines.carrier).all()  # rare tokens were given real parents
+    start = known.carrier.map({"AA": 100, "DL": 2000, "UA": 5000, "ZZ": 0})
+    fits = (known.flight >= start) & (known.flight < start + 50)
+    assert fits[known.carrier != "ZZ"].mean() > 0.9
+    seed = pd.DataFrame({"carrier": ["UA"] * 50})
+    seeded = generator.generate(
+        {"random_state": 2, "tables": [{"name": "flights", "configuration": {"sample_seed_data": seed}}]}
+    )
+    rows = seeded["flights"]
+    assert (rows.carrier == "UA").all()
+    assert rows.flight.between(5000, 5049).mean() > 0.9
+
+
 def test_lookup_tables_take_no_context_children_and_no_keys_of_their_own() -> None:
     with pytest.raises(ValueError, match="a lookup table can only be referenced by non-context keys"):
         _config(
