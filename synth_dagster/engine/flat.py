@@ -22,6 +22,7 @@ import torch
 from synth_dagster.engine.analysis import ColumnPlan, plan_column, restore, to_model_space
 from synth_dagster.engine.constraints import TableTransforms
 from synth_dagster.engine.encoding import encoder_for
+from synth_dagster.engine.encoding.base import SUBJECTS
 from synth_dagster.engine.errors import EngineInputError
 from synth_dagster.engine.model import ModelShape, TabularARGN
 from synth_dagster.engine.progress import EngineProgress, ProgressCallback, StopCheck, never_stop, no_progress
@@ -504,10 +505,14 @@ def training_settings(options: FlatOptions, random_state: int | None = None) -> 
 
 
 def analyze_frame(
-    frame: pd.DataFrame, options: FlatOptions, previous: FlatGenerator | None = None
+    frame: pd.DataFrame,
+    options: FlatOptions,
+    previous: FlatGenerator | None = None,
+    subjects: np.ndarray | None = None,
 ) -> tuple[TableTransforms, list[ColumnPlan], pd.DataFrame]:
     """Constraint transforms and column plans of a table (or the earlier ones of `previous`), and
-    the frame in model space."""
+    the frame in model space. `subjects`: the subject of every row, for value protection by
+    subject in sequence tables (`encoding.base.SUBJECTS`)."""
     if previous is not None:
         return previous.transforms, previous.plans, previous.transforms.forward(frame)
     transforms = TableTransforms.fit(frame, options.constraints)
@@ -521,7 +526,8 @@ def analyze_frame(
             options={
                 "rare_category_replacement_method": transforms.rare_method(
                     name, options.rare_category_replacement_method
-                )
+                ),
+                SUBJECTS: subjects,
             },
         )
         for name in model_frame.columns

@@ -122,6 +122,11 @@ class _Trained:
     ancestry_cards: tuple[int, ...]
     validation: np.ndarray  # bool per row: held out for validation
     labels: np.ndarray  # index labels of the kept rows in the frame given to training
+    subjects: np.ndarray | None = None  # per row, its root subject (a subject table's row: itself)
+
+    def subject_of(self, rows: np.ndarray) -> np.ndarray:
+        """The root subject of the given rows: value protection counts subjects, not rows."""
+        return rows if self.subjects is None else self.subjects[rows]
 
     def positions(self, keys: pd.Series) -> pd.Series:
         """The row of each key value (NaN for values that are no key of this table)."""
@@ -370,6 +375,7 @@ def _train_table(
             window=mc.max_sequence_window,
             on_progress=progress,
             should_stop=should_stop,
+            subjects=parent.subject_of(parent_of),
         )
         sequence.save(table_dir)
         codes = sequence.training_codes
@@ -384,6 +390,7 @@ def _train_table(
             ancestry_cards=_cards(sequence.rows) + parent.ancestry_cards,
             validation=validation,
             labels=frame.index.to_numpy(),
+            subjects=parent.subject_of(parent_of),
         )
         report, holdout, n_rows = sequence.report, frame.index.to_numpy()[validation], len(frame)
         encodings = {p.name: p.encoding_type for p in sequence.rows.plans}

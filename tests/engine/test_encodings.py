@@ -130,3 +130,42 @@ def test_value_protection_hides_rare_categories_and_extremes():
     numbers = pd.Series(np.r_[np.arange(300.0), 1e9])
     out, _ = round_trip(numbers, "TABULAR_NUMERIC_BINNED", protect=True)
     assert out.max() < 1e9 and out.min() > 0.0
+
+
+def _plan_by_subject(values: pd.Series, encoding: str, subjects: np.ndarray | None):
+    from synth_dagster.engine.encoding.base import SUBJECTS
+
+    options = {} if subjects is None else {SUBJECTS: subjects}
+    return plan_column("c", values, encoding, protect=True, options=options)
+
+
+@pytest.mark.parametrize("encoding", ["TABULAR_CATEGORICAL", "TABULAR_NUMERIC_DISCRETE"])
+def test_value_protection_in_sequences_counts_subjects_not_rows(encoding: str):
+    """One subject's twelve rows (a player's seasons at one team) do not make a value common:
+    counted by row it is kept, counted by subject (12 rows, 1 subject) it is rare."""
+    common = np.repeat(np.arange(40), 10)  # 40 subjects with 10 rows each
+    codes = np.r_[np.tile([1, 2], 200), [7] * 12]
+    if encoding == "TABULAR_CATEGORICAL":
+        values = pd.Series(codes).map({1: "a", 2: "b", 7: "one player's team"}).astype(object)
+    else:
+        values = pd.Series(codes, dtype=float)
+    subjects = np.r_[common, [99] * 12]
+    by_row = _plan_by_subject(values, encoding, None).stats
+    by_subject = _plan_by_subject(values, encoding, subjects).stats
+    key = "categories" if encoding == "TABULAR_CATEGORICAL" else "values"
+    assert len(by_row[key]) == 3 and len(by_subject[key]) == 2
+
+
+def test_value_protection_in_sequences_cuts_ranges_at_the_kth_subject():
+    """An extreme held for many rows by one subject is cut as if it were one row; the same for
+    datetimes (exactly, in nanoseconds)."""
+    rng = np.random.default_rng(1)
+    numbers = np.r_[rng.uniform(0, 100, 400), [1e6] * 20]
+    subjects = np.r_[np.repeat(np.arange(40), 10), [99] * 20]
+    by_row = _plan_by_subject(pd.Series(numbers), "TABULAR_NUMERIC_BINNED", None).stats
+    by_subject = _plan_by_subject(pd.Series(numbers), "TABULAR_NUMERIC_BINNED", subjects).stats
+    assert by_row["hi"] == 1e6 and by_subject["hi"] < 100
+    dates = pd.Series(pd.Timestamp("2020-01-01") + pd.to_timedelta(numbers * 3600 + 0.5, unit="s"))
+    stats = _plan_by_subject(dates, "TABULAR_DATETIME", subjects).stats
+    per_subject_max = dates.groupby(subjects).max().sort_values()
+    assert stats["hi"] == per_subject_max.iloc[-5].value  # the 5th largest subject maximum, exact

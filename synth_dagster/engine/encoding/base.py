@@ -9,9 +9,22 @@ import numpy as np
 import pandas as pd
 
 # Value protection: a category, value or character seen in fewer rows than this is never emitted
-# as such, and numeric / datetime ranges are cut at the k-th smallest and largest value.
+# as such, and numeric / datetime ranges are cut at the k-th smallest and largest value. In a
+# sequence table the count is of subjects, not rows (see `SUBJECTS`).
 RARE_THRESHOLD = 5
 RARE_TOKEN = "_RARE_"
+# Analysis option: the subject of every row (e.g. the player of each season). One subject's many
+# rows must not make its values common: a team only one player played for is rare however many
+# seasons he spent there, and a range ends at the k-th most extreme subject, not row.
+SUBJECTS = "subjects"
+
+
+def occurrences(values: pd.Series, subjects: np.ndarray | None = None) -> pd.Series:
+    """Count of every non-null value, most frequent first: rows, or distinct subjects when given."""
+    if subjects is None:
+        return values.dropna().value_counts(sort=True)
+    pairs = pd.DataFrame({"value": values.to_numpy(), "subject": subjects}).dropna(subset=["value"])
+    return pairs.drop_duplicates()["value"].value_counts(sort=True)
 
 
 @dataclass(frozen=True)
@@ -34,22 +47,39 @@ class ColumnEncoder(Protocol):
     def decode(self, codes: np.ndarray, stats: dict[str, Any], rng: np.random.Generator) -> pd.Series: ...
 
 
-def protected_bounds(values: np.ndarray, protect: bool) -> tuple[float, float]:
+def protected_bounds(
+    values: np.ndarray, protect: bool, subjects: np.ndarray | None = None
+) -> tuple[float, float]:
     """Range of values that may appear in the output.
 
-    With protection on, the bounds are the RARE_THRESHOLD-th smallest and largest values, so that no
-    single record's extreme value can show up in synthetic data.
+    With protection on, the bounds are the RARE_THRESHOLD-th smallest and largest values (with
+    `subjects`: of the subjects' smallest and largest values), so that no single record's extreme
+    value can show up in synthetic data.
     """
-    v = np.sort(values[~np.isnan(values)])
+    present = ~np.isnan(values)
+    v = values[present]
     if len(v) == 0:
         return 0.0, 0.0
     if not protect:
-        return float(v[0]), float(v[-1])
-    k = RARE_THRESHOLD
-    if len(v) < 2 * k:
+        return float(v.min()), float(v.max())
+    cut = kth_extremes(v, None if subjects is None else np.asarray(subjects)[present])
+    if cut is None:
         mid = float(np.median(v))
         return mid, mid
-    return float(v[k - 1]), float(v[len(v) - k])
+    return float(cut[0]), float(cut[1])
+
+
+def kth_extremes(present: np.ndarray, subjects: np.ndarray | None) -> tuple[Any, Any] | None:
+    """The RARE_THRESHOLD-th smallest and largest of `present` (with `subjects`: of the subjects'
+    smallest and largest values), in its own dtype; None when there are too few to cut."""
+    lows = highs = np.sort(present)
+    if subjects is not None:
+        by_subject = pd.Series(present).groupby(subjects)
+        lows, highs = np.sort(by_subject.min().to_numpy()), np.sort(by_subject.max().to_numpy())
+    k = RARE_THRESHOLD
+    if len(lows) < 2 * k:
+        return None
+    return lows[k - 1], highs[len(highs) - k]
 
 
 def to_python(value: Any) -> Any:

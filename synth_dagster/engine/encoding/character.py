@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from synth_dagster.engine.encoding.base import RARE_THRESHOLD, SubColumnSpec
+from synth_dagster.engine.encoding.base import RARE_THRESHOLD, SUBJECTS, SubColumnSpec, occurrences
 
 END_CODE = 0
 NULL_CODE = 1
@@ -27,12 +27,20 @@ def _strings(values: pd.Series) -> pd.Series:
 
 class CharacterEncoder:
     def analyze(self, values: pd.Series, *, protect: bool, options: dict[str, Any]) -> dict[str, Any]:
-        s = _strings(values).dropna()
+        strings = _strings(values)
+        subjects = options.get(SUBJECTS)
+        present = strings.notna().to_numpy()
+        s = strings[present]
         length = int(min(s.str.len().max() if len(s) else 1, MAX_LENGTH)) or 1
         vocab: list[str] = []
         for p in range(length):
-            counts = s.str[p].dropna().value_counts()
-            kept = counts[counts >= RARE_THRESHOLD] if protect else counts
+            chars = s.str[p]
+            counts = chars.dropna().value_counts()
+            if protect:
+                by_subject = occurrences(chars, None if subjects is None else np.asarray(subjects)[present])
+                kept = counts[by_subject.reindex(counts.index).fillna(0).to_numpy() >= RARE_THRESHOLD]
+            else:
+                kept = counts
             if kept.empty and not counts.empty:
                 kept = counts.iloc[:1]
             vocab.append("".join(sorted(kept.index)))

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from synth_dagster.engine.encoding.base import RARE_THRESHOLD, SubColumnSpec
+from synth_dagster.engine.encoding.base import SUBJECTS, SubColumnSpec, kth_extremes
 
 NULL_CODE = 0
 _NS = {"second": 10**9, "minute": 60 * 10**9, "day": 86_400 * 10**9}
@@ -27,16 +27,20 @@ def as_datetime_ns(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return ns, null
 
 
-def protected_int_bounds(v: np.ndarray, protect: bool) -> tuple[int, int]:
-    s = np.sort(v)
-    if len(s) == 0:
+def protected_int_bounds(
+    ns: np.ndarray, null: np.ndarray, protect: bool, subjects: np.ndarray | None = None
+) -> tuple[int, int]:
+    """`protected_bounds` on int64 nanoseconds (exact, where float64 would round)."""
+    present = ns[~null]
+    if len(present) == 0:
         return 0, 0
     if not protect:
-        return int(s[0]), int(s[-1])
-    k = RARE_THRESHOLD
-    if len(s) < 2 * k:
-        return int(s[len(s) // 2]), int(s[len(s) // 2])
-    return int(s[k - 1]), int(s[len(s) - k])
+        return int(present.min()), int(present.max())
+    cut = kth_extremes(present, None if subjects is None else np.asarray(subjects)[~null])
+    if cut is None:
+        mid = int(np.sort(present)[len(present) // 2])
+        return mid, mid
+    return int(cut[0]), int(cut[1])
 
 
 def _parts(ns: np.ndarray) -> pd.DataFrame:
@@ -61,7 +65,7 @@ class DatetimeEncoder:
     def analyze(self, values: pd.Series, *, protect: bool, options: dict[str, Any]) -> dict[str, Any]:
         ns, null = as_datetime_ns(values)
         present = ns[~null]
-        lo, hi = protected_int_bounds(present, protect)
+        lo, hi = protected_int_bounds(ns, null, protect, options.get(SUBJECTS))
         parts = ["year", "month", "day"]
         if np.any(present % _NS["day"]):
             parts += ["hour", "minute"]

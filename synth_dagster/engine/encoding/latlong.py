@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from synth_dagster.engine.encoding.base import SubColumnSpec
+from synth_dagster.engine.encoding.base import SUBJECTS, SubColumnSpec
 from synth_dagster.engine.encoding.numeric import NumericEncoder, decimal_precision
 
 LAT_LONG_PATTERN = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*(,\s*)(-?\d+(?:\.\d+)?)\s*$")
@@ -34,7 +34,7 @@ def split_lat_long(values: pd.Series) -> tuple[pd.Series, pd.Series, str]:
 class LatLongEncoder:
     def analyze(self, values: pd.Series, *, protect: bool, options: dict[str, Any]) -> dict[str, Any]:
         lat, lon, separator = split_lat_long(values)
-        opts = {"encoding_type": "TABULAR_NUMERIC_BINNED"}
+        opts = {"encoding_type": "TABULAR_NUMERIC_BINNED", SUBJECTS: options.get(SUBJECTS)}
         present = lat.dropna().to_numpy(float)
         return {
             "lat": _numeric.analyze(lat, protect=protect, options=opts),

@@ -15,7 +15,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from synth_dagster.engine.encoding.base import RARE_THRESHOLD, SubColumnSpec, protected_bounds, to_python
+from synth_dagster.engine.encoding.base import (
+    RARE_THRESHOLD,
+    SUBJECTS,
+    SubColumnSpec,
+    occurrences,
+    protected_bounds,
+    to_python,
+)
 
 NULL_CODE = 0
 RARE_CODE = 1
@@ -80,21 +87,23 @@ def _binned_stats(v: np.ndarray) -> dict[str, Any]:
 class NumericEncoder:
     def analyze(self, values: pd.Series, *, protect: bool, options: dict[str, Any]) -> dict[str, Any]:
         v = as_float(values)
+        subjects = options.get(SUBJECTS)
         present = v[~np.isnan(v)]
-        lo, hi = protected_bounds(present, protect)
+        lo, hi = protected_bounds(v, protect, subjects)
         precision = decimal_precision(present)
         kind = options.get("encoding_type", "TABULAR_NUMERIC_AUTO").removeprefix("TABULAR_NUMERIC_")
+        u, c = np.unique(present, return_counts=True)
+        # how many rows (or, in a sequence table, subjects) hold each distinct value
+        holders = occurrences(pd.Series(v), subjects).reindex(u).fillna(0).to_numpy() if protect else c
         if kind == "AUTO":
-            u, c = np.unique(present, return_counts=True)
             # under value protection, few distinct values that are mostly rare (a small table)
             # would leave a discrete encoding next to nothing to draw: bin them instead
-            frequent = c[c >= RARE_THRESHOLD].sum() / max(c.sum(), 1) if protect else 1.0
+            frequent = c[holders >= RARE_THRESHOLD].sum() / max(c.sum(), 1) if protect else 1.0
             kind = "DISCRETE" if len(u) <= DISCRETE_MAX_VALUES and frequent >= 0.9 else "BINNED"
         stats: dict[str, Any] = {"kind": kind, "lo": lo, "hi": hi, "precision": precision}
         clipped = np.clip(present, lo, hi)
         if kind == "DISCRETE":
-            u, c = np.unique(present, return_counts=True)
-            keep = c >= RARE_THRESHOLD if protect else np.ones(len(u), bool)
+            keep = holders >= RARE_THRESHOLD if protect else np.ones(len(u), bool)
             stats["values"] = [to_python(x) for x in u[keep]]
             stats["counts"] = [int(x) for x in c[keep]]
         elif kind == "BINNED":
