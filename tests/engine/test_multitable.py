@@ -587,6 +587,26 @@ def test_value_protection_covers_sequence_lengths(tmp_path: Path) -> None:
     assert len(generated) > 200  # sequences are still generated for most parents
 
 
+def test_value_protection_in_a_sequence_table_counts_parents(tmp_path: Path) -> None:
+    """A team only one player played for, in twelve seasons, and a record held by one player
+    over twelve seasons, identify that player: counted by parent they are rare, so neither
+    comes back, while values shared by many players do."""
+    rng = np.random.default_rng(3)
+    parents = pd.DataFrame({"id": np.arange(80)})
+    lengths = np.r_[12, rng.integers(3, 6, 79)]
+    pid = np.repeat(parents.id, lengths).to_numpy()
+    team = rng.choice(["red", "blue", "green"], len(pid)).astype(object)
+    score = rng.normal(50.0, 5.0, len(pid))
+    team[pid == 0], score[pid == 0] = "one player's club", 500.0
+    children = pd.DataFrame({"pid": pid, "team": team, "score": score})
+    quick = {"model": "MOSTLY_AI/Small", "max_epochs": 3}
+    generator = _train(tmp_path, _parents_and_children(quick), {"parents": parents, "children": children})
+    out = generator.generate(_sizes({"parents": 200}))["children"]
+    assert "one player's club" not in set(out.team)
+    assert out.score.max() < 100.0  # the range ends at the 5th highest player, not row
+    assert {"red", "blue", "green"} <= set(out.team)
+
+
 @pytest.mark.parametrize(
     ("source", "pattern"),
     [
