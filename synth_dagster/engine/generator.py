@@ -128,9 +128,11 @@ class _Trained:
         """The root subject of the given rows: value protection counts subjects, not rows."""
         return rows if self.subjects is None else self.subjects[rows]
 
-    def positions(self, keys: pd.Series) -> pd.Series:
-        """The row of each key value (NaN for values that are no key of this table)."""
-        return keys.map(pd.Series(np.arange(len(self.keys)), index=pd.Index(self.keys.to_numpy())))
+    def positions(self, keys: pd.Series, *, as_text: bool = False) -> pd.Series:
+        """The row of each key value (NaN for values that are no key of this table); `as_text`:
+        the values are keys written as text (as a key into a lookup table is modelled)."""
+        own = self.keys.astype(str) if as_text else self.keys
+        return keys.map(pd.Series(np.arange(len(self.keys)), index=pd.Index(own.to_numpy())))
 
 
 def _cards(generator: FlatGenerator) -> tuple[int, ...]:
@@ -180,6 +182,10 @@ def _model_frame(
     if model.shape[1] == 0:
         model[CONSTANT_COLUMN] = 0  # a table of keys only: the model has nothing else to learn
     return model
+
+
+def _lookup_tables(config: GeneratorConfig) -> set[str]:
+    return {t.name for t in config.tables or [] if t.is_lookup}
 
 
 def _lookup_key_labels(
@@ -273,7 +279,7 @@ def train_generator(
                 config.random_state,
                 on_progress,
                 should_stop,
-                {t.name for t in config.tables if t.is_lookup},
+                _lookup_tables(config),
             )
         (staging / MANIFEST).write_text(
             json.dumps(
@@ -318,7 +324,7 @@ def _train_table(
     children = relations.context_children.get(name, [])
     keys = {table.primary_key: analyze_key(frame[table.primary_key])} if table.primary_key else {}
     table_dir = staging / "tables" / name
-    lookups = {t.name for t in config.tables or [] if t.is_lookup}
+    lookups = _lookup_tables(config)
     for fk in table.foreign_keys or []:
         if not fk.is_context and fk.referenced_table in lookups:
             options.encoding_types[LOOKUP_KEY_PREFIX + fk.column] = "TABULAR_CATEGORICAL"
@@ -793,7 +799,7 @@ class TrainedGenerator:
             if link.get("modelled") and LOOKUP_KEY_PREFIX + column in frame:
                 # the model drew the key itself; only its rare tokens still need a parent
                 drawn = frame[LOOKUP_KEY_PREFIX + column]
-                position = drawn.map(pd.Series(np.arange(len(parent.keys)), index=parent.keys.astype(str)))
+                position = parent.positions(drawn, as_text=True)
                 found = position.notna().to_numpy()
                 values[found] = parent.keys.to_numpy()[position[found].astype(np.int64).to_numpy()]
                 present = drawn.notna().to_numpy() & ~found

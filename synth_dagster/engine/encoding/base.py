@@ -27,6 +27,14 @@ def occurrences(values: pd.Series, subjects: np.ndarray | None = None) -> pd.Ser
     return pairs.drop_duplicates()["value"].value_counts(sort=True)
 
 
+def frequent_counts(values: pd.Series, subjects: np.ndarray | None = None) -> pd.Series:
+    """Row counts of the values that value protection keeps: held by RARE_THRESHOLD rows or more
+    (with `subjects`: by that many distinct subjects), most frequent first."""
+    counts = values.dropna().value_counts(sort=True)
+    holders = counts if subjects is None else occurrences(values, subjects).reindex(counts.index).fillna(0)
+    return counts[holders.to_numpy() >= RARE_THRESHOLD]
+
+
 @dataclass(frozen=True)
 class SubColumnSpec:
     """One discrete sub-column: the model predicts a value in range(cardinality)."""

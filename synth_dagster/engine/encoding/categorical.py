@@ -10,14 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from synth_dagster.engine.encoding.base import (
-    RARE_THRESHOLD,
-    RARE_TOKEN,
-    SUBJECTS,
-    SubColumnSpec,
-    occurrences,
-    to_python,
-)
+from synth_dagster.engine.encoding.base import RARE_TOKEN, SUBJECTS, SubColumnSpec, frequent_counts, to_python
 
 NULL_CODE = 0
 RARE_CODE = 1
@@ -26,10 +19,10 @@ FIRST_CODE = 2
 
 class CategoricalEncoder:
     def analyze(self, values: pd.Series, *, protect: bool, options: dict[str, Any]) -> dict[str, Any]:
-        counts = values.dropna().value_counts(sort=True)
         if protect:
-            by_subject = occurrences(values, options.get(SUBJECTS))
-            counts = counts[by_subject.reindex(counts.index).fillna(0).to_numpy() >= RARE_THRESHOLD]
+            counts = frequent_counts(values, options.get(SUBJECTS))
+        else:
+            counts = values.dropna().value_counts(sort=True)
         return {
             "categories": [to_python(v) for v in counts.index],
             "counts": [int(c) for c in counts.to_numpy()],

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from synth_dagster.engine.encoding.base import RARE_THRESHOLD, SUBJECTS, SubColumnSpec, occurrences
+from synth_dagster.engine.encoding.base import SUBJECTS, SubColumnSpec, frequent_counts
 
 END_CODE = 0
 NULL_CODE = 1
@@ -36,11 +36,11 @@ class CharacterEncoder:
         for p in range(length):
             chars = s.str[p]
             counts = chars.dropna().value_counts()
-            if protect:
-                by_subject = occurrences(chars, None if subjects is None else np.asarray(subjects)[present])
-                kept = counts[by_subject.reindex(counts.index).fillna(0).to_numpy() >= RARE_THRESHOLD]
-            else:
-                kept = counts
+            kept = (
+                frequent_counts(chars, None if subjects is None else np.asarray(subjects)[present])
+                if protect
+                else counts
+            )
             if kept.empty and not counts.empty:
                 kept = counts.iloc[:1]
             vocab.append("".join(sorted(kept.index)))
