@@ -401,7 +401,8 @@ def _train_table(
         report, holdout, n_rows = sequence.report, frame.index.to_numpy()[validation], len(frame)
         encodings = {p.name: p.encoding_type for p in sequence.rows.plans}
         for column in sequence.relative:
-            encodings[column] = "TABULAR_DATETIME_RELATIVE"
+            if column not in sequence.rising:  # rising numbers keep their numeric encoding's name
+                encodings[column] = "TABULAR_DATETIME_RELATIVE"
         kind = "sequence"
     _write_roles(table_dir, table, frames[name], keys, kind, children, holdout, lookups)
     assert report is not None

@@ -8,7 +8,9 @@ remain. The number of rows per parent is not learned here: it is a column of the
 
 `max_sequence_window` caps the rows a training step sees: longer sequences are trained on a
 random window each epoch. TABULAR_DATETIME_RELATIVE columns are modelled as the first value of a
-sequence plus the gaps between consecutive rows, so that dates stay ordered.
+sequence plus the gaps between consecutive rows, so that dates stay ordered; so are numeric
+columns that never fall within a training sequence (`rising_columns`: a season's year, a running
+total), so that generated sequences never go back either.
 """
 
 from __future__ import annotations
@@ -17,9 +19,10 @@ import json
 import math
 import os
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -60,6 +63,8 @@ CONTEXT_DROPOUT = {"small": 0.2, "medium": 0.2, "large": 0.25}
 # other easy to predict and the model otherwise learns single training sequences by heart.
 SEQUENCE_WEIGHT_DECAY = 0.1
 GAP_SUFFIX = "::gap"
+# a rising column's value in the previous row: the absolute value the other columns see
+LAST_SUFFIX = "::last"
 SEQUENCE_FILE = "sequence.pt"
 SEQUENCE_META = "sequence.json"
 VALIDATION_SHARE = 0.1
@@ -185,17 +190,60 @@ class SequenceLayout:
         return cls(starts, lengths)
 
 
-# ---------------------------------------------------------------- relative datetimes
-def relative_forward(frame: pd.DataFrame, parent_of_row: np.ndarray, columns: list[str]) -> pd.DataFrame:
-    """Each relative datetime column becomes its first value per sequence and the gaps in seconds."""
+# ---------------------------------------------------------------- relative columns
+def rising_columns(
+    frame: pd.DataFrame,
+    parent_of_row: np.ndarray,
+    encoding_types: Mapping[str, str],
+    excluded: Collection[str] = (),
+) -> dict[str, str]:
+    """Numeric columns (AUTO encoding, no empty values) that never fall within a training sequence
+    and rise in some, with their dtypes: a year of a career, a running total, a version number.
+    `excluded`: columns left absolute (those a constraint names).
+
+    They are modelled like TABULAR_DATETIME_RELATIVE columns, as a first value plus the gaps, so
+    that generated sequences never go back. As absolute values the model learns "the next year is
+    this one or the one after" poorly: on plyr/baseball 15% of generated seasons went back in time.
+    """
+    same = parent_of_row[1:] == parent_of_row[:-1] if len(frame) > 1 else np.zeros(0, dtype=bool)
+    if not same.any():
+        return {}
+    found = {}
+    for column in frame.columns:
+        values = frame[column]
+        if column in encoding_types or column in excluded or str(column).startswith("__"):
+            continue  # an encoding chosen by the user, a constraint's column, an engine helper
+        if pd.api.types.is_bool_dtype(values.dtype) or not pd.api.types.is_numeric_dtype(values.dtype):
+            continue
+        if values.isna().any():
+            continue
+        steps = np.diff(values.to_numpy(dtype=np.float64))[same]
+        if (steps >= 0).all() and (steps > 0).any():
+            found[str(column)] = str(values.dtype)
+    return found
+
+
+def relative_forward(
+    frame: pd.DataFrame, parent_of_row: np.ndarray, columns: list[str], numeric: Collection[str] = ()
+) -> pd.DataFrame:
+    """Each relative column becomes its first value per sequence and the gaps: in seconds for
+    datetimes, in the column's unit for the `numeric` ones."""
     frame = frame.copy()
+    keys = pd.Series(parent_of_row, index=frame.index)
     for column in columns:
-        values = _as_datetime(frame[column], column)
-        keys = pd.Series(parent_of_row, index=frame.index)
+        is_number = column in numeric
+        values = (
+            pd.to_numeric(frame[column], errors="coerce").astype("float64")
+            if is_number
+            else _as_datetime(frame[column], column)
+        )
         previous = values.groupby(keys).ffill().groupby(keys).shift(1)
+        gaps = values - previous
         position = frame.columns.get_loc(column)
         frame[column] = values.where(previous.isna())
-        frame.insert(position + 1, column + GAP_SUFFIX, (values - previous).dt.total_seconds())
+        frame.insert(position + 1, column + GAP_SUFFIX, gaps if is_number else gaps.dt.total_seconds())
+        if is_number:  # first: every column of the row, the gap included, is drawn seeing it
+            frame.insert(position, column + LAST_SUFFIX, previous)
     return frame
 
 
@@ -234,6 +282,29 @@ def relative_inverse(
     return frame
 
 
+def _named_columns(constraints: list[dict[str, Any]]) -> set[str]:
+    """Every text in the constraints' settings: the column names they use (and a few more)."""
+    names: set[str] = set()
+    stack: list[Any] = list(constraints)
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            names.add(item)
+        elif isinstance(item, Mapping):
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+    return names
+
+
+def _as_dtype(values: pd.Series, dtype: str) -> pd.Series:
+    """Accumulated numbers back in their source dtype (integers rounded; nullable if empty)."""
+    if not pd.api.types.is_integer_dtype(pd.api.types.pandas_dtype(dtype)):
+        return values.astype(dtype)
+    rounded = values.round()
+    return rounded.astype(dtype) if rounded.notna().all() else rounded.astype("Int64")
+
+
 def _as_datetime(values: pd.Series, column: str) -> pd.Series:
     if pd.api.types.is_datetime64_any_dtype(values.dtype):
         if getattr(values.dtype, "tz", None) is not None:
@@ -260,6 +331,7 @@ class SequenceGenerator:
         relative: list[str],
         window: int | None,
         relative_nulls: Mapping[str, bool] | None = None,
+        rising: Mapping[str, str] | None = None,
     ):
         self.rows = rows
         self.context = context
@@ -268,6 +340,8 @@ class SequenceGenerator:
         self.window = window
         # relative datetime columns that had empty values in training (those may be drawn empty)
         self.relative_nulls = dict(relative_nulls or {})
+        # the numeric ones among `relative` (see `rising_columns`), with their source dtypes
+        self.rising = dict(rising or {})
         self.training_codes = np.zeros((0, len(rows.model.shape.cardinalities)), dtype=np.int64)
 
     @property
@@ -298,13 +372,17 @@ class SequenceGenerator:
         if len(frame) and np.any(np.diff(parent_of_row) < 0):
             raise ValueError("rows must be ordered by parent")
         relative = [c for c, e in options.encoding_types.items() if e == "TABULAR_DATETIME_RELATIVE"]
+        rising = rising_columns(
+            frame, parent_of_row, options.encoding_types, _named_columns(options.constraints)
+        )
+        relative += list(rising)
         encoding_types = {
             c: ("TABULAR_DATETIME" if e == "TABULAR_DATETIME_RELATIVE" else e)
             for c, e in options.encoding_types.items()
         }
         row_options = FlatOptions(**{**vars(options), "encoding_types": encoding_types})
         on_progress(EngineProgress("ANALYZE", 0, 1, "analyzing columns"))
-        source = relative_forward(frame, parent_of_row, relative)
+        source = relative_forward(frame, parent_of_row, relative, rising)
         transforms, plans, model_frame = analyze_frame(
             source, row_options, subjects=parent_of_row if subjects is None else subjects
         )
@@ -353,7 +431,7 @@ class SequenceGenerator:
             len(frame),
         )
         nulls = {c: bool(frame[c].isna().any()) for c in relative}
-        fitted = cls(rows, context, parent_cards, relative, window, nulls)
+        fitted = cls(rows, context, parent_cards, relative, window, nulls, rising)
         fitted.training_codes = codes
         return fitted
 
@@ -389,6 +467,10 @@ class SequenceGenerator:
         previous = torch.zeros(len(lengths), n_sub, dtype=torch.long)
         total = int(lengths.sum())
         parts_rows, parts_parent, parts_step = [], [], []
+        # rising columns: each sequence's value so far, and every drawn row's value
+        rising_last = {c: np.full(len(lengths), np.nan) for c in self.rising}
+        parts_rising: dict[str, list[np.ndarray]] = {c: [] for c in self.rising}
+        seed_exact = self._seed_values(seed, seed_parent)
         done = 0
         for t in range(int(lengths.max()) if len(lengths) else 0):
             active = np.flatnonzero(lengths > t)
@@ -407,8 +489,17 @@ class SequenceGenerator:
                 where = np.searchsorted(active, seed_parent[at_step])
                 fixed[where] = seed_fixed[at_step]
                 given[where] = seed_given[at_step]
+            if self.rising:
+                # the value of the row before is known: the row is drawn seeing it
+                last = pd.DataFrame({c + LAST_SUFFIX: v[active] for c, v in rising_last.items()})
+                last_fixed, last_given = self.rows._fixed_codes(last, set())
+                take = (fixed < 0) & (last_fixed >= 0)
+                fixed[take] = last_fixed[take]
+                given |= last_given
             controls.row_allowed = self._relative_masks(t, len(active))
             codes = self.rows.draw(fixed, given, controls, generator, context=ctx)
+            if self.rising:
+                self._rise(codes, active, t, rising_last, parts_rising, seed_exact, seed_parent, rng)
             codes_t = torch.from_numpy(codes)
             state[active_t] = new_state
             previous[active_t] = codes_t
@@ -419,9 +510,8 @@ class SequenceGenerator:
             on_progress(EngineProgress("GENERATE_DATA", done, total, f"{done} of {total} rows"))
         if not parts_rows:
             empty = self.rows._decode(np.zeros((0, n_sub), dtype=np.int64), rng)
-            empty = relative_inverse(
-                self.rows.transforms.inverse(empty, rng), np.zeros(0, np.int64), self.relative
-            )
+            empty = self._without_rising_helpers(self.rows.transforms.inverse(empty, rng), {})
+            empty = relative_inverse(empty, np.zeros(0, np.int64), self._datetimes)
             return empty, np.zeros(0, dtype=np.int64), np.zeros((0, n_sub), dtype=np.int64)
         all_codes = np.concatenate(parts_rows)
         parent_of_row = np.concatenate(parts_parent)
@@ -429,24 +519,86 @@ class SequenceGenerator:
         order = np.lexsort((step, parent_of_row))
         all_codes, parent_of_row, step = all_codes[order], parent_of_row[order], step[order]
         out = self.rows.decode_rows(all_codes, rng, pd.DataFrame(index=pd.RangeIndex(len(all_codes))))
+        # rising columns: the values accumulated while drawing (the rows were drawn seeing them)
+        out = self._without_rising_helpers(
+            out, {c: np.concatenate(parts)[order] for c, parts in parts_rising.items()}
+        )
         fixed: dict[str, np.ndarray] = {}
         if seed is not None and len(seed):
             assert seed_parent is not None and seed_step is not None
             rows_of_seed = seed_rows(parent_of_row, seed_parent)
             for column in self.relative:
-                if column in seed.columns:
+                if column in seed.columns and column not in self.rising:
                     exact = np.full(len(out), np.datetime64("NaT"), dtype="datetime64[ns]")
                     exact[rows_of_seed] = _as_datetime(seed[column], column).to_numpy(dtype="datetime64[ns]")
                     fixed[column] = exact
-        out = relative_inverse(out, parent_of_row, self.relative, fixed)
+        out = relative_inverse(out, parent_of_row, self._datetimes, fixed)
         if seed is not None and len(seed):
             for column in seed.columns:
                 out[column] = _overlay_at(out[column], rows_of_seed, seed[column])
         return out, parent_of_row, all_codes
 
-    def _relative_masks(self, step: int, n: int) -> dict[int, np.ndarray]:
-        """Keep relative datetimes well-formed: an absolute first value, then gaps only.
+    @property
+    def _datetimes(self) -> list[str]:
+        """The TABULAR_DATETIME_RELATIVE columns (the other relative columns are rising numbers)."""
+        return [c for c in self.relative if c not in self.rising]
 
+    def _without_rising_helpers(self, frame: pd.DataFrame, values: Mapping[str, np.ndarray]) -> pd.DataFrame:
+        """Rising columns as one column each, with `values` (empty where not given), source dtypes."""
+        frame = frame.drop(columns=[c + s for c in self.rising for s in (GAP_SUFFIX, LAST_SUFFIX)])
+        for column, dtype in self.rising.items():
+            drawn = values.get(column, np.full(len(frame), np.nan))
+            frame[column] = _as_dtype(pd.Series(drawn, index=frame.index), dtype)
+        return frame
+
+    def _seed_values(
+        self, seed: pd.DataFrame | None, seed_parent: np.ndarray | None
+    ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """Per rising column in the seed: (step, value) of every seeded row."""
+        if seed is None or not len(seed) or seed_parent is None:
+            return {}
+        steps = pd.Series(seed_parent).groupby(seed_parent).cumcount().to_numpy()
+        return {
+            c: (steps, pd.to_numeric(seed[c], errors="coerce").to_numpy(dtype=float))
+            for c in self.rising
+            if c in seed.columns
+        }
+
+    def _rise(
+        self,
+        codes: np.ndarray,
+        active: np.ndarray,
+        step: int,
+        last: dict[str, np.ndarray],
+        parts: dict[str, list[np.ndarray]],
+        seed_exact: Mapping[str, tuple[np.ndarray, np.ndarray]],
+        seed_parent: np.ndarray | None,
+        rng: np.random.Generator,
+    ) -> None:
+        """The values of rising columns in the rows just drawn: the first value, then the last value
+        plus the drawn gap; seeded values as they are."""
+        names = [n for c in self.rising for n in (c, c + GAP_SUFFIX)]
+        decoded = self.rows._decode(codes, rng, only=names)
+        for column in self.rising:
+            anchor = pd.to_numeric(decoded[column], errors="coerce").to_numpy(dtype=float)
+            gap = pd.to_numeric(decoded[column + GAP_SUFFIX], errors="coerce").to_numpy(dtype=float)
+            before = last[column][active]
+            value = np.where(np.isnan(before), anchor, before + np.nan_to_num(gap, nan=0.0))
+            if column in seed_exact and seed_parent is not None:
+                steps, exact = seed_exact[column]
+                at_step = np.flatnonzero(steps == step)
+                where = np.searchsorted(active, seed_parent[at_step])
+                known = ~np.isnan(exact[at_step])
+                value[where[known]] = exact[at_step][known]
+            last[column][active] = value
+            parts[column].append(value)
+
+    def _relative_masks(self, step: int, n: int) -> dict[int, np.ndarray]:
+        """Keep relative columns well-formed: an absolute first value, then gaps only.
+
+        The part left empty gets code 0 in every one of its sub-columns, as an empty value has in
+        training, so that no later sub-column (the fine bin of an empty number, say) can show the
+        history a row it never saw.
         Applies to columns without empty values in training (code 0 is empty in every encoding).
         """
         masks: dict[int, np.ndarray] = {}
@@ -454,15 +606,14 @@ class SequenceGenerator:
         for column in self.relative:
             if self.relative_nulls.get(column, True):
                 continue
-            anchor = self.rows._sub_ranges[index[column]][0]
-            gap = self.rows._sub_ranges[index[column + GAP_SUFFIX]][0]
-            for j, empty in ((anchor, step > 0), (gap, step == 0)):
-                allowed = self.rows.allowed[j].copy()
-                if empty:
-                    allowed[:] = False
-                allowed[0] = empty
-                if allowed.any():
-                    masks[j] = np.repeat(allowed[None, :], n, axis=0)
+            anchor = self.rows._sub_ranges[index[column]]
+            gap = self.rows._sub_ranges[index[column + GAP_SUFFIX]]
+            for (first, stop), empty in ((anchor, step > 0), (gap, step == 0)):
+                for j in range(first, stop) if empty else [first]:
+                    allowed = np.zeros_like(self.rows.allowed[j]) if empty else self.rows.allowed[j].copy()
+                    allowed[0] = empty
+                    if allowed.any():
+                        masks[j] = np.repeat(allowed[None, :], n, axis=0)
         return masks
 
     def _seed_codes(
@@ -477,7 +628,7 @@ class SequenceGenerator:
         seed_step = pd.Series(seed_parent).groupby(seed_parent).cumcount().to_numpy()
         source = seed.reset_index(drop=True)
         present_relative = [c for c in self.relative if c in source.columns]
-        source = relative_forward(source, seed_parent, present_relative)
+        source = relative_forward(source, seed_parent, present_relative, self.rising)
         model_seed = self.rows.transforms.forward(source, partial=True)
         fixed, given = self.rows._fixed_codes(model_seed, set())
         return fixed, given, seed_step
@@ -493,6 +644,7 @@ class SequenceGenerator:
             "window": self.window,
             "size": self.rows.model.shape.size,
             "relative_nulls": self.relative_nulls,
+            "rising": self.rising,
         }
         (directory / SEQUENCE_META).write_text(json.dumps(meta))
 
@@ -513,6 +665,7 @@ class SequenceGenerator:
             meta["relative"],
             meta["window"],
             meta.get("relative_nulls"),
+            meta.get("rising"),
         )
 
 

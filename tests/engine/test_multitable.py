@@ -16,6 +16,7 @@ import pytest
 
 from synth_dagster.domain import GeneratorConfig
 from synth_dagster.engine import EngineInputError, TrainedGenerator, train_generator
+from synth_dagster.engine.sequence import rising_columns
 
 FAST: dict[str, Any] = {"model": "MOSTLY_AI/Small", "max_epochs": 25}
 
@@ -182,6 +183,82 @@ def test_multi_table_seed_continues_sequences(purchases_generator) -> None:
     assert (lengths >= 2).all() and (lengths > 2).mean() > 0.5  # B customers go on buying
     tails = purchases[purchases.groupby("customer_id").cumcount() >= 2]
     assert (tails.date >= pd.Timestamp("2024-02-09")).all()  # continued after the seeded dates
+
+
+def _careers(n: int = 240, seed: int = 3) -> dict[str, pd.DataFrame]:
+    """Careers of 6-12 seasons: the year rises by 1 (sometimes 0: a second club the same season,
+    sometimes 2), and games depend on the era (about 150 from 1980 on, about 90 before)."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(n):
+        year = int(rng.integers(1950, 2005))
+        for k in range(int(rng.integers(6, 13))):
+            if k:
+                year += int(rng.choice([0, 1, 1, 1, 1, 1, 2]))
+            games = (150 if year >= 1980 else 90) + int(rng.integers(-10, 11))
+            rows.append({"pid": f"P{i:03d}", "year": year, "games": games})
+    children = pd.DataFrame(rows)
+    return {"parents": pd.DataFrame({"id": [f"P{i:03d}" for i in range(n)]}), "children": children}
+
+
+def test_rising_columns_are_found_in_training_sequences() -> None:
+    """Numbers that never fall within a sequence (and rise in one) are rising; nothing else is."""
+    frame = pd.DataFrame(
+        {
+            "year": [2000, 2001, 2001, 1990, 1992],
+            "falls": [5, 4, 6, 1, 2],
+            "flat": [1, 1, 1, 1, 1],
+            "holes": [1.0, None, 3.0, 1.0, 2.0],
+            "flag": [False, True, True, False, True],
+            "text": ["a", "b", "c", "d", "e"],
+            "chosen": [1, 2, 3, 1, 2],
+            "bounded": [1, 2, 3, 1, 2],
+            "__seqlen__x": [1, 2, 3, 4, 5],
+        }
+    )
+    parent_of_row = np.array([0, 0, 0, 1, 1])
+    found = rising_columns(frame, parent_of_row, {"chosen": "TABULAR_NUMERIC_BINNED"}, excluded={"bounded"})
+    assert found == {"year": "int64"}
+    # one row per sequence: nothing can rise
+    assert rising_columns(frame.iloc[[0, 3]], np.array([0, 1]), {}) == {}
+
+
+def test_rising_numbers_never_go_back_and_stay_visible_to_other_columns(tmp_path: Path) -> None:
+    """A career's year is learned as its first value plus gaps, so that no generated season goes
+    back in time (as absolute values, 15% did on plyr/baseball); the other columns still see the
+    absolute year (the era decides the games), and seeded seasons are continued from."""
+    frames = _careers()
+    generator = _train(tmp_path, _parents_and_children(FAST), frames)
+    assert generator.model("children").rising == {"year": "int64"}
+    children = generator.generate(_sizes({"parents": 240}))["children"]
+    assert children.year.dtype == frames["children"].year.dtype
+    steps = children.groupby("pid").year.diff().dropna()
+    assert (steps >= 0).all()
+    assert steps.isin([0, 1, 2]).mean() > 0.95
+    assert children.year.min() < 1960 and children.year.max() > 2000
+    modern = children.year >= 1982
+    early = children.year <= 1977
+    assert children.games[modern].mean() > children.games[early].mean() + 30
+    # seeds: the seeded seasons come back as they are, and the career goes on from the last one
+    seed_parents = pd.DataFrame({"id": ["S1", "S2"]})
+    seed_children = pd.DataFrame(
+        {"pid": ["S1", "S1", "S2"], "year": [1985, 1986, 1960], "games": [150, 148, 90]}
+    )
+    out = generator.generate(
+        {
+            "random_state": 2,
+            "tables": [
+                {"name": "parents", "configuration": {"sample_seed_data": seed_parents}},
+                {"name": "children", "configuration": {"sample_seed_data": seed_children}},
+            ],
+        }
+    )["children"]
+    first = out.groupby("pid").head(2).set_index("pid")
+    assert first.loc["S1"].year.tolist() == [1985, 1986]
+    s1 = out[out.pid == "S1"].year.to_numpy()
+    s2 = out[out.pid == "S2"].year.to_numpy()
+    assert s2[0] == 1960
+    assert (np.diff(s1) >= 0).all() and (np.diff(s2) >= 0).all()
 
 
 def test_seed_rows_must_match_a_seeded_parent(purchases_generator) -> None:
