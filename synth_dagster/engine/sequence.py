@@ -29,6 +29,7 @@ import pandas as pd
 import torch
 from torch import nn
 
+from synth_dagster.engine.encoding.base import protected_bounds
 from synth_dagster.engine.errors import EngineInputError
 from synth_dagster.engine.flat import (
     FlatGenerator,
@@ -332,6 +333,7 @@ class SequenceGenerator:
         window: int | None,
         relative_nulls: Mapping[str, bool] | None = None,
         rising: Mapping[str, str] | None = None,
+        rising_bounds: Mapping[str, tuple[float, float]] | None = None,
     ):
         self.rows = rows
         self.context = context
@@ -342,6 +344,8 @@ class SequenceGenerator:
         self.relative_nulls = dict(relative_nulls or {})
         # the numeric ones among `relative` (see `rising_columns`), with their source dtypes
         self.rising = dict(rising or {})
+        # the range their accumulated values may take (value protection's, as for any number)
+        self.rising_bounds = {c: (float(lo), float(hi)) for c, (lo, hi) in (rising_bounds or {}).items()}
         self.training_codes = np.zeros((0, len(rows.model.shape.cardinalities)), dtype=np.int64)
 
     @property
@@ -431,7 +435,12 @@ class SequenceGenerator:
             len(frame),
         )
         nulls = {c: bool(frame[c].isna().any()) for c in relative}
-        fitted = cls(rows, context, parent_cards, relative, window, nulls, rising)
+        holders = parent_of_row if subjects is None else subjects
+        bounds = {
+            c: protected_bounds(frame[c].to_numpy(dtype=np.float64), options.value_protection, holders)
+            for c in rising
+        }
+        fitted = cls(rows, context, parent_cards, relative, window, nulls, rising, bounds)
         fitted.training_codes = codes
         return fitted
 
@@ -584,6 +593,8 @@ class SequenceGenerator:
             gap = pd.to_numeric(decoded[column + GAP_SUFFIX], errors="coerce").to_numpy(dtype=float)
             before = last[column][active]
             value = np.where(np.isnan(before), anchor, before + np.nan_to_num(gap, nan=0.0))
+            if column in self.rising_bounds:
+                value = np.clip(value, *self.rising_bounds[column])
             if column in seed_exact and seed_parent is not None:
                 steps, exact = seed_exact[column]
                 at_step = np.flatnonzero(steps == step)
@@ -645,6 +656,7 @@ class SequenceGenerator:
             "size": self.rows.model.shape.size,
             "relative_nulls": self.relative_nulls,
             "rising": self.rising,
+            "rising_bounds": self.rising_bounds,
         }
         (directory / SEQUENCE_META).write_text(json.dumps(meta))
 
@@ -666,6 +678,7 @@ class SequenceGenerator:
             meta["window"],
             meta.get("relative_nulls"),
             meta.get("rising"),
+            meta.get("rising_bounds"),
         )
 
 

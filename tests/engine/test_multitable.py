@@ -226,7 +226,8 @@ def test_rising_columns_are_found_in_training_sequences() -> None:
 def test_rising_numbers_never_go_back_and_stay_visible_to_other_columns(tmp_path: Path) -> None:
     """A career's year is learned as its first value plus gaps, so that no generated season goes
     back in time (as absolute values, 15% did on plyr/baseball); the other columns still see the
-    absolute year (the era decides the games), and seeded seasons are continued from."""
+    absolute year (the era decides the games), value protection still bounds the years, and
+    seeded seasons are continued from."""
     frames = _careers()
     generator = _train(tmp_path, _parents_and_children(FAST), frames)
     assert generator.model("children").rising == {"year": "int64"}
@@ -236,6 +237,10 @@ def test_rising_numbers_never_go_back_and_stay_visible_to_other_columns(tmp_path
     assert (steps >= 0).all()
     assert steps.isin([0, 1, 2]).mean() > 0.95
     assert children.year.min() < 1960 and children.year.max() > 2000
+    # value protection: accumulated years stay within the 5th most extreme careers' years
+    by_career = frames["children"].groupby("pid").year
+    lowest, highest = np.sort(by_career.min())[4], np.sort(by_career.max())[-5]
+    assert lowest <= children.year.min() and children.year.max() <= highest
     modern = children.year >= 1982
     early = children.year <= 1977
     assert children.games[modern].mean() > children.games[early].mean() + 30
