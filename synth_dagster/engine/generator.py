@@ -174,7 +174,8 @@ def _model_frame(
     model = frame.drop(columns=drop)
     for fk in table.foreign_keys or []:
         if fk.column in lookup_keys:
-            model[LOOKUP_KEY_PREFIX + fk.column] = lookup_keys[fk.column].to_numpy()
+            # first: the rest of the row is drawn knowing which parent it belongs to
+            model.insert(0, LOOKUP_KEY_PREFIX + fk.column, lookup_keys[fk.column].to_numpy())
         elif not fk.is_context and frame[fk.column].isna().any():
             model[HAS_PREFIX + fk.column] = frame[fk.column].notna().to_numpy()
     for name, values in counts:

@@ -753,13 +753,13 @@ def test_lookup_tables_are_kept_as_they_are(tmp_path: Path) -> None:
 
 def test_keys_into_a_lookup_table_are_learned_with_the_child_columns(tmp_path: Path) -> None:
     """A key into a lookup table is learned as a column of the child: a child column that only the
-    key explains (flight numbers by carrier) keeps that link; empty keys keep their rate; a key too
-    rare for value protection (ZZ, 3 flights) still gets a real parent from the matcher; a seeded
-    key conditions the rest of its row."""
+    key explains (flight numbers by carrier) keeps that link; the keys keep their frequencies; empty
+    keys keep their rate; a key too rare for value protection (ZZ, 3 flights) still gets a real
+    parent from the matcher; a seeded key conditions the rest of its row."""
     rng = np.random.default_rng(4)
     airlines = pd.DataFrame({"carrier": ["AA", "DL", "UA", "ZZ"], "name": ["Amer", "Delta", "United", "Zed"]})
     n = 2000
-    carrier = np.concatenate([rng.choice(["AA", "DL", "UA"], n - 3), ["ZZ"] * 3])
+    carrier = np.concatenate([rng.choice(["AA", "DL", "UA"], n - 3, p=[0.6, 0.3, 0.1]), ["ZZ"] * 3])
     base = pd.Series(carrier).map({"AA": 100, "DL": 2000, "UA": 5000, "ZZ": 9000}).to_numpy()
     flights = pd.DataFrame(
         {
@@ -787,6 +787,9 @@ def test_keys_into_a_lookup_table_are_learned_with_the_child_columns(tmp_path: P
     start = known.carrier.map({"AA": 100, "DL": 2000, "UA": 5000, "ZZ": 0})
     fits = (known.flight >= start) & (known.flight < start + 50)
     assert fits[known.carrier != "ZZ"].mean() > 0.9
+    shares = known.carrier.value_counts(normalize=True)
+    real_shares = flights.carrier.dropna().value_counts(normalize=True)
+    assert (shares.reindex(real_shares.index, fill_value=0) - real_shares).abs().max() < 0.05
     seed = pd.DataFrame({"carrier": ["UA"] * 50})
     seeded = generator.generate(
         {"random_state": 2, "tables": [{"name": "flights", "configuration": {"sample_seed_data": seed}}]}
