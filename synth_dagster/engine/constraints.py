@@ -33,6 +33,19 @@ def _constraint_parts(constraint: Mapping[str, Any]) -> tuple[str, dict[str, Any
     return kind, config
 
 
+def constraint_columns(constraint: Mapping[str, Any]) -> list[Any] | None:
+    """The columns a constraint names (an Inequality: low, then high); None for an unknown type."""
+    kind, config = _constraint_parts(constraint)
+    if kind == "FixedCombinations":
+        return list(config.get("columns") or [])
+    if kind == "Inequality":
+        return [
+            config.get("low_column") or config.get("lowColumn"),
+            config.get("high_column") or config.get("highColumn"),
+        ]
+    return None
+
+
 @dataclass
 class FixedCombinations:
     columns: list[str]
@@ -78,15 +91,9 @@ class TableTransforms:
         inequalities: list[Inequality] = []
         used: dict[str, int] = {}
         for i, constraint in enumerate(constraints):
-            kind, config = _constraint_parts(constraint)
-            if kind == "FixedCombinations":
-                columns = list(config.get("columns") or [])
-            elif kind == "Inequality":
-                columns = [
-                    config.get("low_column") or config.get("lowColumn"),
-                    config.get("high_column") or config.get("highColumn"),
-                ]
-            else:
+            kind, _ = _constraint_parts(constraint)
+            columns = constraint_columns(constraint)
+            if columns is None:
                 raise EngineInputError(
                     f"constraint {i}: unknown type {constraint.get('type')!r}; use FixedCombinations or Inequality"
                 )

@@ -42,7 +42,7 @@ from synth_dagster.engine.keys import analyze_key, generate_keys
 from synth_dagster.engine.matching import KeyMatcher
 from synth_dagster.engine.progress import EngineProgress, ProgressCallback, StopCheck, never_stop, no_progress
 from synth_dagster.engine.relations import Relations, prepare_relations
-from synth_dagster.engine.sequence import SequenceGenerator, seed_rows
+from synth_dagster.engine.sequence import GAP_SUFFIX, LAST_SUFFIX, SequenceGenerator, seed_rows
 
 MANIFEST = "generator.json"
 
@@ -372,6 +372,7 @@ def _train_table(
             _lookup_key_labels(table, frame, trained, lookups),
         )
         mc = table.tabular_model_configuration or ModelConfiguration()
+        subjects = parent.subject_of(parent_of)
         sequence = SequenceGenerator.fit(
             model_frame,
             parent_of,
@@ -382,7 +383,7 @@ def _train_table(
             window=mc.max_sequence_window,
             on_progress=progress,
             should_stop=should_stop,
-            subjects=parent.subject_of(parent_of),
+            subjects=subjects,
         )
         sequence.save(table_dir)
         codes = sequence.training_codes
@@ -397,10 +398,11 @@ def _train_table(
             ancestry_cards=_cards(sequence.rows) + parent.ancestry_cards,
             validation=validation,
             labels=frame.index.to_numpy(),
-            subjects=parent.subject_of(parent_of),
+            subjects=subjects,
         )
         report, holdout, n_rows = sequence.report, frame.index.to_numpy()[validation], len(frame)
-        encodings = {p.name: p.encoding_type for p in sequence.rows.plans}
+        helpers = {c + s for c in sequence.relative for s in (GAP_SUFFIX, LAST_SUFFIX)}
+        encodings = {p.name: p.encoding_type for p in sequence.rows.plans if p.name not in helpers}
         for column in sequence.relative:
             if column not in sequence.rising:  # rising numbers keep their numeric encoding's name
                 encodings[column] = "TABULAR_DATETIME_RELATIVE"

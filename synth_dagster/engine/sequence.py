@@ -22,13 +22,13 @@ import time
 from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 import torch
 from torch import nn
 
+from synth_dagster.engine.constraints import constraint_columns
 from synth_dagster.engine.encoding.base import protected_bounds
 from synth_dagster.engine.errors import EngineInputError
 from synth_dagster.engine.flat import (
@@ -283,21 +283,6 @@ def relative_inverse(
     return frame
 
 
-def _named_columns(constraints: list[dict[str, Any]]) -> set[str]:
-    """Every text in the constraints' settings: the column names they use (and a few more)."""
-    names: set[str] = set()
-    stack: list[Any] = list(constraints)
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            names.add(item)
-        elif isinstance(item, Mapping):
-            stack.extend(item.values())
-        elif isinstance(item, list | tuple):
-            stack.extend(item)
-    return names
-
-
 def _as_dtype(values: pd.Series, dtype: str) -> pd.Series:
     """Accumulated numbers back in their source dtype (integers rounded; nullable if empty)."""
     if not pd.api.types.is_integer_dtype(pd.api.types.pandas_dtype(dtype)):
@@ -376,9 +361,8 @@ class SequenceGenerator:
         if len(frame) and np.any(np.diff(parent_of_row) < 0):
             raise ValueError("rows must be ordered by parent")
         relative = [c for c, e in options.encoding_types.items() if e == "TABULAR_DATETIME_RELATIVE"]
-        rising = rising_columns(
-            frame, parent_of_row, options.encoding_types, _named_columns(options.constraints)
-        )
+        constrained = {c for k in options.constraints for c in constraint_columns(k) or []}
+        rising = rising_columns(frame, parent_of_row, options.encoding_types, constrained)
         relative += list(rising)
         encoding_types = {
             c: ("TABULAR_DATETIME" if e == "TABULAR_DATETIME_RELATIVE" else e)
@@ -387,9 +371,8 @@ class SequenceGenerator:
         row_options = FlatOptions(**{**vars(options), "encoding_types": encoding_types})
         on_progress(EngineProgress("ANALYZE", 0, 1, "analyzing columns"))
         source = relative_forward(frame, parent_of_row, relative, rising)
-        transforms, plans, model_frame = analyze_frame(
-            source, row_options, subjects=parent_of_row if subjects is None else subjects
-        )
+        holders = parent_of_row if subjects is None else subjects
+        transforms, plans, model_frame = analyze_frame(source, row_options, subjects=holders)
         on_progress(EngineProgress("ENCODE", 0, 1, "encoding"))
         codes = encode_frame(model_frame, plans)
         size = options.model_size
@@ -435,7 +418,6 @@ class SequenceGenerator:
             len(frame),
         )
         nulls = {c: bool(frame[c].isna().any()) for c in relative}
-        holders = parent_of_row if subjects is None else subjects
         bounds = {
             c: protected_bounds(frame[c].to_numpy(dtype=np.float64), options.value_protection, holders)
             for c in rising
@@ -479,7 +461,7 @@ class SequenceGenerator:
         # rising columns: each sequence's value so far, and every drawn row's value
         rising_last = {c: np.full(len(lengths), np.nan) for c in self.rising}
         parts_rising: dict[str, list[np.ndarray]] = {c: [] for c in self.rising}
-        seed_exact = self._seed_values(seed, seed_parent)
+        seed_exact = self._seed_values(seed)
         done = 0
         for t in range(int(lengths.max()) if len(lengths) else 0):
             active = np.flatnonzero(lengths > t)
@@ -493,6 +475,7 @@ class SequenceGenerator:
             )
             fixed = np.full((len(active), n_sub), -1, dtype=np.int64)
             given = np.zeros((len(active), len(self.rows.plans)), dtype=bool)
+            at_step = where = np.zeros(0, dtype=np.int64)  # seed rows of this step, and their rows here
             if seed_fixed is not None and seed_parent is not None:
                 at_step = np.flatnonzero(seed_step == t)
                 where = np.searchsorted(active, seed_parent[at_step])
@@ -508,7 +491,8 @@ class SequenceGenerator:
             controls.row_allowed = self._relative_masks(t, len(active))
             codes = self.rows.draw(fixed, given, controls, generator, context=ctx)
             if self.rising:
-                self._rise(codes, active, t, rising_last, parts_rising, seed_exact, seed_parent, rng)
+                seeded = {c: (where, v[at_step]) for c, v in seed_exact.items()}
+                self._rise(codes, active, rising_last, parts_rising, seeded, rng)
             codes_t = torch.from_numpy(codes)
             state[active_t] = new_state
             previous[active_t] = codes_t
@@ -560,15 +544,12 @@ class SequenceGenerator:
             frame[column] = _as_dtype(pd.Series(drawn, index=frame.index), dtype)
         return frame
 
-    def _seed_values(
-        self, seed: pd.DataFrame | None, seed_parent: np.ndarray | None
-    ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-        """Per rising column in the seed: (step, value) of every seeded row."""
-        if seed is None or not len(seed) or seed_parent is None:
+    def _seed_values(self, seed: pd.DataFrame | None) -> dict[str, np.ndarray]:
+        """Per rising column in the seed: the value of every seeded row (NaN where not given)."""
+        if seed is None:
             return {}
-        steps = pd.Series(seed_parent).groupby(seed_parent).cumcount().to_numpy()
         return {
-            c: (steps, pd.to_numeric(seed[c], errors="coerce").to_numpy(dtype=float))
+            c: pd.to_numeric(seed[c], errors="coerce").to_numpy(dtype=float)
             for c in self.rising
             if c in seed.columns
         }
@@ -577,15 +558,14 @@ class SequenceGenerator:
         self,
         codes: np.ndarray,
         active: np.ndarray,
-        step: int,
         last: dict[str, np.ndarray],
         parts: dict[str, list[np.ndarray]],
-        seed_exact: Mapping[str, tuple[np.ndarray, np.ndarray]],
-        seed_parent: np.ndarray | None,
+        seeded: Mapping[str, tuple[np.ndarray, np.ndarray]],
         rng: np.random.Generator,
     ) -> None:
         """The values of rising columns in the rows just drawn: the first value, then the last value
-        plus the drawn gap; seeded values as they are."""
+        plus the drawn gap, within value protection's range; `seeded` values (rows among the drawn
+        ones, values) as they are."""
         names = [n for c in self.rising for n in (c, c + GAP_SUFFIX)]
         decoded = self.rows._decode(codes, rng, only=names)
         for column in self.rising:
@@ -593,14 +573,11 @@ class SequenceGenerator:
             gap = pd.to_numeric(decoded[column + GAP_SUFFIX], errors="coerce").to_numpy(dtype=float)
             before = last[column][active]
             value = np.where(np.isnan(before), anchor, before + np.nan_to_num(gap, nan=0.0))
-            if column in self.rising_bounds:
-                value = np.clip(value, *self.rising_bounds[column])
-            if column in seed_exact and seed_parent is not None:
-                steps, exact = seed_exact[column]
-                at_step = np.flatnonzero(steps == step)
-                where = np.searchsorted(active, seed_parent[at_step])
-                known = ~np.isnan(exact[at_step])
-                value[where[known]] = exact[at_step][known]
+            value = np.clip(value, *self.rising_bounds[column])
+            if column in seeded:
+                rows, exact = seeded[column]
+                known = ~np.isnan(exact)
+                value[rows[known]] = exact[known]
             last[column][active] = value
             parts[column].append(value)
 
