@@ -115,11 +115,13 @@ class FlatGenerator:
         should_stop: StopCheck = never_stop,
         previous: FlatGenerator | None = None,
         validation: np.ndarray | None = None,
+        column_subjects: Mapping[str, np.ndarray | None] | None = None,
     ) -> FlatGenerator:
         """Learn `frame`. With `previous` (a generator of the same columns), training continues from
         its weights, with its column analysis and encodings, instead of starting over.
 
         `validation` (bool per row) picks the validation rows; by default a random tenth.
+        `column_subjects`: columns whose value protection is their own (see `analyze_frame`).
         """
         options = options or FlatOptions()
         _check_frame(frame)
@@ -137,9 +139,15 @@ class FlatGenerator:
         rng = np.random.default_rng(options.random_state)
         started = time.monotonic()
         if options.max_sample_size and len(frame) > options.max_sample_size:
-            frame = frame.iloc[np.sort(rng.choice(len(frame), options.max_sample_size, replace=False))]
+            keep = np.sort(rng.choice(len(frame), options.max_sample_size, replace=False))
+            frame = frame.iloc[keep]
+            column_subjects = {
+                c: None if s is None else np.asarray(s)[keep] for c, s in (column_subjects or {}).items()
+            }
         on_progress(EngineProgress("ANALYZE", 0, 1, "analyzing columns"))
-        transforms, plans, model_frame = analyze_frame(frame, options, previous)
+        transforms, plans, model_frame = analyze_frame(
+            frame, options, previous, column_subjects=column_subjects
+        )
         on_progress(EngineProgress("ENCODE", 0, 1, "encoding"))
         codes = encode_frame(model_frame, plans)
         if previous is not None:
@@ -509,10 +517,14 @@ def analyze_frame(
     options: FlatOptions,
     previous: FlatGenerator | None = None,
     subjects: np.ndarray | None = None,
+    column_subjects: Mapping[str, np.ndarray | None] | None = None,
 ) -> tuple[TableTransforms, list[ColumnPlan], pd.DataFrame]:
     """Constraint transforms and column plans of a table (or the earlier ones of `previous`), and
     the frame in model space. `subjects`: the subject of every row, for value protection by
-    subject in sequence tables (`encoding.base.SUBJECTS`)."""
+    subject in sequence tables (`encoding.base.SUBJECTS`). `column_subjects`: per column whose
+    protection differs from the table's, the subject of every row, or None for no protection
+    (a child's copy of its parents' columns follows the parent table's value protection)."""
+    column_subjects = column_subjects or {}
     if previous is not None:
         return previous.transforms, previous.plans, previous.transforms.forward(frame)
     transforms = TableTransforms.fit(frame, options.constraints)
@@ -522,12 +534,14 @@ def analyze_frame(
             name,
             model_frame[name],
             transforms.encoding_type(name, options.encoding_types.get(name, "AUTO")),
-            protect=options.value_protection,
+            protect=column_subjects[name] is not None
+            if name in column_subjects
+            else options.value_protection,
             options={
                 "rare_category_replacement_method": transforms.rare_method(
                     name, options.rare_category_replacement_method
                 ),
-                SUBJECTS: subjects,
+                SUBJECTS: column_subjects[name] if name in column_subjects else subjects,
             },
         )
         for name in model_frame.columns

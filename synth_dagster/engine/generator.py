@@ -8,8 +8,10 @@ GeneratorConfig into a workspace folder, `TrainedGenerator.generate` draws a syn
   parent row are one sequence, with the parent's row (and its ancestors') as context. How many
   rows each parent has is a column of the parent's own model (`__seqlen__<child>`), so lengths,
   zero included, follow the parent's other columns and get its value protection.
-- Each non-context foreign key gets a `KeyMatcher` that picks a fitting generated parent row for
-  every generated child row; a nullable key is modelled as a `__has__<column>` flag of the child.
+- A flat table learns the columns of the parent rows its non-context foreign keys reference and
+  is drawn knowing its generated parents (`parents`); a key into a lookup table is learned as the
+  key itself; a sequence table's non-context keys get a `KeyMatcher` that picks a fitting generated
+  parent row for every generated child row. A nullable key is modelled as a `__has__<column>` flag.
 Tables are trained and generated parents first (`relations.prepare_relations`).
 """
 
@@ -40,6 +42,18 @@ from synth_dagster.engine.errors import EngineInputError
 from synth_dagster.engine.flat import FlatGenerator, FlatOptions, GenerationRequest
 from synth_dagster.engine.keys import analyze_key, generate_keys
 from synth_dagster.engine.matching import KeyMatcher
+from synth_dagster.engine.parents import (
+    MIN_DEMAND,
+    MIN_DEMAND_PROTECTED,
+    ParentLink,
+    draw_with_parents,
+    parent_column,
+    parent_columns_of,
+    popularity_of,
+    referenced_values,
+    seeded_positions,
+    taken,
+)
 from synth_dagster.engine.progress import EngineProgress, ProgressCallback, StopCheck, never_stop, no_progress
 from synth_dagster.engine.relations import Relations, prepare_relations
 from synth_dagster.engine.sequence import GAP_SUFFIX, LAST_SUFFIX, SequenceGenerator, seed_rows
@@ -166,9 +180,11 @@ def _model_frame(
     frame: pd.DataFrame,
     counts: list[tuple[str, pd.Series]],
     lookup_keys: Mapping[str, pd.Series] | None = None,
+    parent_values: Mapping[str, np.ndarray] | None = None,
 ) -> pd.DataFrame:
-    """The columns a table's model learns: no key columns; key flags, keys into lookup tables
-    (`lookup_keys`, see `_lookup_key_labels`) and reference counts added."""
+    """The columns a table's model learns: no key columns; the referenced parents' columns
+    (`parent_values`, see `_parent_values`), key flags, keys into lookup tables (`lookup_keys`,
+    see `_lookup_key_labels`) and reference counts added."""
     lookup_keys = lookup_keys or {}
     drop = [c for c in [table.primary_key, *(fk.column for fk in table.foreign_keys or [])] if c]
     model = frame.drop(columns=drop)
@@ -180,6 +196,9 @@ def _model_frame(
             model[HAS_PREFIX + fk.column] = frame[fk.column].notna().to_numpy()
     for name, values in counts:
         model[name] = values.to_numpy()
+    for position, (name, values) in enumerate((parent_values or {}).items()):
+        # first: what kind of parent a row has is drawn before the row itself
+        model.insert(position, name, values)
     if model.shape[1] == 0:
         model[CONSTANT_COLUMN] = 0  # a table of keys only: the model has nothing else to learn
     return model
@@ -211,6 +230,62 @@ def _lookup_key_labels(
         values[found] = labels[position[found].astype(np.int64).to_numpy()]
         out[fk.column] = pd.Series(values, index=frame.index, dtype=object)
     return out
+
+
+def _conditioned_keys(config: GeneratorConfig, table: SourceTableConfig) -> list[str]:
+    """Non-context keys whose child rows are drawn with their parent's columns: those of a flat
+    table (no context key) into a synthesized table with a primary key."""
+    if table.context_foreign_key is not None or table.is_lookup:
+        return []
+    out = []
+    for fk in table.foreign_keys or []:
+        parent = config.get_table(fk.referenced_table)
+        if not fk.is_context and not parent.is_lookup and parent.primary_key:
+            out.append(fk.column)
+    return out
+
+
+def _parent_links(
+    config: GeneratorConfig, table: SourceTableConfig, frames: Mapping[str, pd.DataFrame]
+) -> dict[str, dict[str, str]]:
+    """Per conditioned key, the child model's parent columns -> the parent's columns."""
+    links = {}
+    for fk in table.foreign_keys or []:
+        if fk.column not in _conditioned_keys(config, table):
+            continue
+        parent = config.get_table(fk.referenced_table)
+        excluded = {parent.primary_key, *(k.column for k in parent.foreign_keys or [])}
+        columns = parent_columns_of(frames[parent.name], excluded)
+        links[fk.column] = {parent_column(fk.column, c): c for c in columns}
+    return links
+
+
+def _parent_values(
+    config: GeneratorConfig,
+    table: SourceTableConfig,
+    frame: pd.DataFrame,
+    frames: Mapping[str, pd.DataFrame],
+    trained: Mapping[str, _Trained],
+    links: Mapping[str, dict[str, str]],
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray | None]]:
+    """Per child row, the columns of the parent row each conditioned key references; and their
+    value protection: the parent table's, counting parent rows (None: the parent has none), so
+    that a value of one parent is as rare in the child as in the parent, however many children
+    that parent has."""
+    values: dict[str, np.ndarray] = {}
+    subjects: dict[str, np.ndarray | None] = {}
+    for fk in table.foreign_keys or []:
+        if fk.column not in links:
+            continue
+        parent = trained[fk.referenced_table]
+        rows = frames[fk.referenced_table].loc[parent.labels]
+        position = parent.positions(frame[fk.column]).reset_index(drop=True)
+        columns = referenced_values(fk.column, rows, position, list(links[fk.column].values()))
+        protected = flat_options(config.get_table(fk.referenced_table), None, []).value_protection
+        holders = position.fillna(-1).to_numpy().astype(np.int64) if protected else None
+        values |= columns
+        subjects |= {c: holders for c in columns}
+    return values, subjects
 
 
 def _reference_counts(parent_keys: pd.Series, child_keys: pd.Series) -> pd.Series:
@@ -273,6 +348,7 @@ def train_generator(
             )
         for name in relations.order:
             _train_matchers(
+                config,
                 config.get_table(name),
                 cleaned,
                 trained,
@@ -329,6 +405,14 @@ def _train_table(
     for fk in table.foreign_keys or []:
         if not fk.is_context and fk.referenced_table in lookups:
             options.encoding_types[LOOKUP_KEY_PREFIX + fk.column] = "TABULAR_CATEGORICAL"
+    parent_links = _parent_links(config, table, frames)
+    for key, columns in parent_links.items():
+        # a parent column is encoded as the parent's own model encodes it
+        fk = next(f for f in table.foreign_keys or [] if f.column == key)
+        parent_encodings = flat_options(config.get_table(fk.referenced_table), None, []).encoding_types
+        for child_column, column in columns.items():
+            if column in parent_encodings:
+                options.encoding_types[child_column] = parent_encodings[column]
     if table.is_lookup:
         return _keep_lookup_table(config, table, frame, frames, keys, table_dir, options)
     if context_fk is None:
@@ -337,11 +421,13 @@ def _train_table(
             keep = np.sort(rng.choice(len(frame), options.max_sample_size, replace=False))
             frame = frame.iloc[keep]
         options.max_sample_size = None
+        parent_values, parent_subjects = _parent_values(config, table, frame, frames, trained, parent_links)
         model_frame = _model_frame(
             table,
             frame,
             _count_columns(config, table, frame, frames),
             _lookup_key_labels(table, frame, trained, lookups),
+            parent_values,
         )
         previous_dir = Path(warm_start) / "tables" / name if warm_start else None
         previous = (
@@ -351,7 +437,9 @@ def _train_table(
             and not (previous_dir / "sequence.json").exists()
             else None
         )
-        flat = FlatGenerator.fit(model_frame, options, progress, should_stop, previous=previous)
+        flat = FlatGenerator.fit(
+            model_frame, options, progress, should_stop, previous=previous, column_subjects=parent_subjects
+        )
         flat.save(table_dir)
         codes = flat.training_codes  # the frame's rows: it is capped above, not in the flat model
         state = _subject_state(table, frame, codes, _cards(flat), frame.index.isin(flat.holdout_index))
@@ -407,7 +495,7 @@ def _train_table(
             if column not in sequence.rising:  # rising numbers keep their numeric encoding's name
                 encodings[column] = "TABULAR_DATETIME_RELATIVE"
         kind = "sequence"
-    _write_roles(table_dir, table, frames[name], keys, kind, children, holdout, lookups)
+    _write_roles(table_dir, table, frames[name], keys, kind, children, holdout, lookups, parent_links)
     assert report is not None
     summary = TableSummary(
         name=name,
@@ -433,9 +521,12 @@ def _write_roles(
     children: list[str],
     holdout: np.ndarray,
     lookups: set[str],
+    parent_links: Mapping[str, dict[str, str]] | None = None,
 ) -> None:
     """What generation needs to know of a table besides its model: columns, keys and links
-    (`modelled`: a key into a lookup table, learned as a column of the table's model)."""
+    (`modelled`: a key into a lookup table, learned as a column of the table's model;
+    `parent_columns`: the child model's columns of the referenced parent, see `parents`)."""
+    parent_links = parent_links or {}
     context_fk = table.context_foreign_key
     roles = {
         "columns": list(frame.columns),
@@ -445,7 +536,12 @@ def _write_roles(
         if context_fk
         else None,
         "non_context": [
-            {"column": fk.column, "parent": fk.referenced_table, "modelled": fk.referenced_table in lookups}
+            {
+                "column": fk.column,
+                "parent": fk.referenced_table,
+                "modelled": fk.referenced_table in lookups,
+                "parent_columns": parent_links.get(fk.column, {}),
+            }
             for fk in table.foreign_keys or []
             if not fk.is_context
         ],
@@ -513,6 +609,7 @@ def _keep_lookup_table(
 
 
 def _train_matchers(
+    config: GeneratorConfig,
     table: SourceTableConfig,
     frames: Mapping[str, pd.DataFrame],
     trained: dict[str, _Trained],
@@ -523,8 +620,9 @@ def _train_matchers(
     lookups: set[str],
 ) -> None:
     state = trained[table.name]
+    conditioned = _conditioned_keys(config, table)
     for fk in table.foreign_keys or []:
-        if fk.is_context:
+        if fk.is_context or fk.column in conditioned:
             continue
         parent = trained[fk.referenced_table]
         values = frames[table.name].loc[state.labels, fk.column]
@@ -618,9 +716,12 @@ class TrainedGenerator:
         rng = np.random.default_rng(config.random_state)
         out: dict[str, pd.DataFrame] = {}
         states: dict[str, _Trained] = {}
+        claimable = self._claimable(by_name)
         for name in self.order:
             tc = by_name.get(name) or SyntheticTableConfiguration()
-            out[name], states[name] = self._generate_table(name, tc, is_probe, rng, out, states, on_progress)
+            out[name], states[name] = self._generate_table(
+                name, tc, is_probe, rng, out, states, on_progress, claimable
+            )
         for name in self.order:
             self._assign_foreign_keys(name, by_name.get(name), out, states, rng)
         return {name: self._finish(name, out[name]) for name in self.summaries}
@@ -662,6 +763,7 @@ class TrainedGenerator:
         out: dict[str, pd.DataFrame],
         states: dict[str, _Trained],
         on_progress: ProgressCallback,
+        claimable: dict[str, np.ndarray | None],
     ) -> tuple[pd.DataFrame, _Trained]:
         roles = self.roles(name)
         model = self.model(name)
@@ -687,6 +789,20 @@ class TrainedGenerator:
                 random_state=int(rng.integers(2**31)),
             )
             frame, codes = model.sample_with_codes(request, progress)
+            links = self._parent_links(name, frame, out, states, seed_keys, claimable)
+            if links:
+                carried = [
+                    c
+                    for c in frame.columns
+                    if c.startswith(HAS_PREFIX)
+                    or (seed is not None and c in seed.columns)
+                    or (request.rebalancing and c == request.rebalancing.get("column"))
+                ]
+                frame, codes, chosen = draw_with_parents(model, request, frame, codes, links, carried, rng)
+                for link in links:
+                    keys = states[link.parent_table].keys.astype(object)
+                    seed_keys[link.key] = pd.Series(taken(keys, chosen[link.key]), dtype=object)
+                    self._recode_claimed(link, states[link.parent_table])
             ancestry, ancestry_cards = codes, _cards(model)
             cards = _cards(model)
         else:
@@ -766,6 +882,73 @@ class TrainedGenerator:
         )
         return frame, state
 
+    def _parent_links(
+        self,
+        name: str,
+        frame: pd.DataFrame,
+        out: Mapping[str, pd.DataFrame],
+        states: Mapping[str, _Trained],
+        seed_keys: Mapping[str, pd.Series],
+        claimable: dict[str, np.ndarray | None],
+    ) -> list[ParentLink]:
+        """The keys of a table whose rows are drawn with their generated parent's columns."""
+        links = []
+        for link in self.roles(name)["non_context"]:
+            if not link.get("parent_columns"):
+                continue
+            column, parent = link["column"], link["parent"]
+            has = HAS_PREFIX + column
+            linked = frame[has].astype(bool).to_numpy() if has in frame else np.ones(len(frame), dtype=bool)
+            if linked.any() and len(states[parent].keys) == 0:
+                raise EngineInputError(
+                    f"table {name!r}: its rows reference {parent!r}, but no {parent!r} rows were "
+                    "generated; give that table a size of at least 1"
+                )
+            links.append(
+                ParentLink(
+                    key=column,
+                    parent_table=parent,
+                    columns=link["parent_columns"],
+                    parent=out[parent],
+                    popularity=popularity_of(out[parent], f"{DEGREE_PREFIX}{name}.{column}"),
+                    linked=linked,
+                    given=seeded_positions(seed_keys.get(column), states[parent].keys, len(frame)),
+                    claimed=self._claimed_rows(parent, len(out[parent]), claimable),
+                    min_demand=MIN_DEMAND_PROTECTED
+                    if self.table(parent).options.value_protection
+                    else MIN_DEMAND,
+                )
+            )
+        return links
+
+    def _claimable(
+        self, by_name: Mapping[str, SyntheticTableConfiguration | None]
+    ) -> dict[str, np.ndarray | None]:
+        """Parent tables whose generated rows children may claim (see `parents`): flat tables
+        without context children and without a seed; the masks are made when first needed."""
+        out: dict[str, np.ndarray | None] = {}
+        for name in self.order:
+            roles = self.roles(name)
+            tc = by_name.get(name)
+            seeded = tc is not None and tc.seed_frame() is not None
+            if roles["kind"] != "flat" or roles["children"] or seeded:
+                out[name] = None
+        return out
+
+    @staticmethod
+    def _claimed_rows(parent: str, n: int, claimable: dict[str, np.ndarray | None]) -> np.ndarray | None:
+        if parent not in claimable:
+            claimable[parent] = np.zeros(n, dtype=bool)
+        return claimable[parent]
+
+    def _recode_claimed(self, link: ParentLink, state: _Trained) -> None:
+        """Claimed parent rows were rewritten: their codes follow, for later tables that read them."""
+        if link.claimed is None or not link.claimed.any():
+            return
+        rows = np.flatnonzero(link.claimed)
+        model = self.table(link.parent_table)
+        state.codes[rows] = model.encode(link.parent.iloc[rows])
+
     def _lookup_rows(
         self, name: str, tc: SyntheticTableConfiguration, seed: pd.DataFrame | None
     ) -> tuple[pd.DataFrame, np.ndarray]:
@@ -811,7 +994,7 @@ class TrainedGenerator:
             keep_given = np.zeros(len(frame), dtype=bool)
             if given is not None:
                 keep_given = given.isin(parent.keys).to_numpy()
-                present &= ~keep_given
+                present = present & ~keep_given
             directory = self.workspace / "tables" / name / f"fk-{column}"
             if present.any():
                 if len(parent.keys) == 0:

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import torch
 from torch import nn
 
@@ -38,6 +39,101 @@ MIN_MATCHER_STEPS = 300
 SCORE_CHUNK = 4096
 MATCHER_FILE = "matcher.pt"
 MATCHER_META = "matcher.json"
+
+
+MATCH_CHUNK = 64  # distinct wanted rows compared with every candidate at once
+MATCH_TOLERANCE = 0.5  # candidates this close to the best one share its children by popularity
+
+
+def _as_float(values: pd.Series, datetime: bool) -> np.ndarray:
+    """float values (NaN: missing); datetimes as nanoseconds."""
+    if datetime:
+        stamps = pd.to_datetime(values, errors="coerce")
+        if getattr(stamps.dt, "tz", None) is not None:
+            stamps = stamps.dt.tz_localize(None)
+        ns = stamps.to_numpy(dtype="datetime64[ns]").astype(np.int64).astype(float)
+        ns[stamps.isna().to_numpy()] = np.nan
+        return ns
+    return pd.to_numeric(values, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+
+
+class RowComparer:
+    """Rows as float vectors on which `closest_rows` measures distance, fitted on the candidates:
+    a numeric or datetime column as its position among the candidates' values (0..1), any other
+    column as a category number (>= 2, so that categories never look numeric); NaN when missing."""
+
+    def __init__(self, candidates: pd.DataFrame):
+        self.columns = [str(c) for c in candidates.columns]
+        self.datetimes = {
+            c for c in self.columns if pd.api.types.is_datetime64_any_dtype(candidates[c].dtype)
+        }
+        self.known: dict[str, np.ndarray] = {}
+        self.vocabulary: dict[str, dict[object, int]] = {}
+        for c in self.columns:
+            dtype = candidates[c].dtype
+            if c in self.datetimes or (
+                pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
+            ):
+                values = _as_float(candidates[c], c in self.datetimes)
+                self.known[c] = np.sort(values[~np.isnan(values)])
+            else:
+                self.vocabulary[c] = {}
+
+    def encode(self, frame: pd.DataFrame) -> np.ndarray:
+        out = np.empty((len(frame), len(self.columns)))
+        for j, c in enumerate(self.columns):
+            if c in self.known:
+                values = _as_float(frame[c], c in self.datetimes)
+                position = np.searchsorted(self.known[c], values) / max(len(self.known[c]), 1)
+                out[:, j] = np.where(np.isnan(values), np.nan, position)
+                continue
+            vocabulary = self.vocabulary[c]
+            column = frame[c].astype(object)
+            missing = column.isna().to_numpy()
+            out[:, j] = [
+                np.nan if m else 2.0 + vocabulary.setdefault(v, len(vocabulary))
+                for v, m in zip(column.tolist(), missing, strict=True)
+            ]
+        return out
+
+
+def distances(block: np.ndarray, candidates: np.ndarray) -> np.ndarray:
+    """Per (wanted, candidate) pair: numeric columns add |difference| (0..1), other columns 1 when
+    they differ; a missing value is 0 from another missing value and 1 from anything else."""
+    a, b = block[:, None, :], candidates[None, :, :]
+    missing_a, missing_b = np.isnan(a), np.isnan(b)
+    diff = np.abs(np.nan_to_num(a, nan=0.0) - np.nan_to_num(b, nan=0.0))
+    categorical = (a >= 2.0) | (b >= 2.0)
+    diff = np.where(categorical, (diff > 0).astype(float), np.minimum(diff, 1.0))
+    diff = np.where(missing_a | missing_b, (missing_a != missing_b).astype(float), diff)
+    return diff.sum(axis=2)
+
+
+def closest_rows(
+    wanted: np.ndarray,
+    candidates: np.ndarray,
+    popularity: np.ndarray,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Per wanted row (see `RowComparer`), one of the candidate rows nearest to it: those within
+    `MATCH_TOLERANCE` of the nearest, drawn in proportion to `popularity`. Equal wanted rows are
+    matched together, so the cost grows with the distinct wanted rows."""
+    keyed = np.nan_to_num(wanted, nan=-1.0)
+    _, first, inverse = np.unique(keyed, axis=0, return_index=True, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    unique = wanted[first]
+    order = np.argsort(inverse, kind="stable")
+    starts = np.concatenate([[0], np.cumsum(np.bincount(inverse, minlength=len(unique)))])
+    out = np.empty(len(wanted), dtype=np.int64)
+    for lo in range(0, len(unique), MATCH_CHUNK):
+        distance = distances(unique[lo : lo + MATCH_CHUNK], candidates)
+        near = distance <= distance.min(axis=1, keepdims=True) + MATCH_TOLERANCE
+        shares = near * (popularity[None, :] + 1.0)
+        shares /= shares.sum(axis=1, keepdims=True)
+        for k, share in enumerate(shares):
+            rows = order[starts[lo + k] : starts[lo + k + 1]]
+            out[rows] = rng.choice(len(candidates), size=len(rows), p=share)
+    return out
 
 
 class _Tower(nn.Module):
