@@ -8,10 +8,11 @@ GeneratorConfig into a workspace folder, `TrainedGenerator.generate` draws a syn
   parent row are one sequence, with the parent's row (and its ancestors') as context. How many
   rows each parent has is a column of the parent's own model (`__seqlen__<child>`), so lengths,
   zero included, follow the parent's other columns and get its value protection.
-- A flat table learns the columns of the parent rows its non-context foreign keys reference and
-  is drawn knowing its generated parents (`parents`); a key into a lookup table is learned as the
-  key itself; a sequence table's non-context keys get a `KeyMatcher` that picks a fitting generated
-  parent row for every generated child row. A nullable key is modelled as a `__has__<column>` flag.
+- A table learns the columns of the parent rows its non-context foreign keys reference, and its
+  rows get the generated parents they want (`parents`; a flat table is then drawn again for
+  them). A key into a lookup table is learned as the key itself; its values too rare for value
+  protection get a `KeyMatcher`, which picks a fitting parent row for a child row. A nullable key
+  is modelled as a `__has__<column>` flag.
 Tables are trained and generated parents first (`relations.prepare_relations`).
 """
 
@@ -46,6 +47,7 @@ from synth_dagster.engine.parents import (
     MIN_DEMAND,
     MIN_DEMAND_PROTECTED,
     ParentLink,
+    assign_parents,
     draw_with_parents,
     parent_column,
     parent_columns_of,
@@ -233,9 +235,9 @@ def _lookup_key_labels(
 
 
 def _conditioned_keys(config: GeneratorConfig, table: SourceTableConfig) -> list[str]:
-    """Non-context keys whose child rows are drawn with their parent's columns: those of a flat
-    table (no context key) into a synthesized table with a primary key."""
-    if table.context_foreign_key is not None or table.is_lookup:
+    """Non-context keys whose child rows are drawn with their parent's columns: those into a
+    synthesized table with a primary key (see `parents`)."""
+    if table.is_lookup:
         return []
     out = []
     for fk in table.foreign_keys or []:
@@ -453,11 +455,13 @@ def _train_table(
         parent_of_row = parent_of_row.dropna().astype(np.int64)
         order = np.argsort(parent_of_row.to_numpy(), kind="stable")
         frame, parent_of = frame.iloc[order], parent_of_row.to_numpy()[order]
+        parent_values, parent_subjects = _parent_values(config, table, frame, frames, trained, parent_links)
         model_frame = _model_frame(
             table,
             frame,
             _count_columns(config, table, frame, frames),
             _lookup_key_labels(table, frame, trained, lookups),
+            parent_values,
         )
         mc = table.tabular_model_configuration or ModelConfiguration()
         subjects = parent.subject_of(parent_of)
@@ -472,6 +476,7 @@ def _train_table(
             on_progress=progress,
             should_stop=should_stop,
             subjects=subjects,
+            column_subjects=parent_subjects,
         )
         sequence.save(table_dir)
         codes = sequence.training_codes
@@ -799,10 +804,7 @@ class TrainedGenerator:
                     or (request.rebalancing and c == request.rebalancing.get("column"))
                 ]
                 frame, codes, chosen = draw_with_parents(model, request, frame, codes, links, carried, rng)
-                for link in links:
-                    keys = states[link.parent_table].keys.astype(object)
-                    seed_keys[link.key] = pd.Series(taken(keys, chosen[link.key]), dtype=object)
-                    self._recode_claimed(link, states[link.parent_table])
+                self._keep_parents(links, chosen, states, seed_keys)
             ancestry, ancestry_cards = codes, _cards(model)
             cards = _cards(model)
         else:
@@ -860,6 +862,10 @@ class TrainedGenerator:
                     for k, v in seed_keys.items()
                     if k != context["column"]
                 }
+            links = self._parent_links(name, frame, out, states, seed_keys, claimable)
+            if links:
+                # no second draw for sequences: a row keeps what it drew, matched to its parent
+                self._keep_parents(links, assign_parents(frame, links, rng), states, seed_keys)
         keys_out = None
         for key, info in roles["keys"].items():
             given = seed_keys.get(key)
@@ -940,6 +946,19 @@ class TrainedGenerator:
         if parent not in claimable:
             claimable[parent] = np.zeros(n, dtype=bool)
         return claimable[parent]
+
+    def _keep_parents(
+        self,
+        links: list[ParentLink],
+        chosen: Mapping[str, np.ndarray],
+        states: Mapping[str, _Trained],
+        seed_keys: dict[str, pd.Series],
+    ) -> None:
+        """The keys of the parents the rows got, as if seeded (`_assign_foreign_keys` keeps them)."""
+        for link in links:
+            keys = states[link.parent_table].keys.astype(object)
+            seed_keys[link.key] = pd.Series(taken(keys, chosen[link.key]), dtype=object)
+            self._recode_claimed(link, states[link.parent_table])
 
     def _recode_claimed(self, link: ParentLink, state: _Trained) -> None:
         """Claimed parent rows were rewritten: their codes follow, for later tables that read them."""

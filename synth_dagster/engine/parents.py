@@ -1,17 +1,20 @@
 """Child rows drawn knowing the generated parent they reference (non-context keys into synthesized tables).
 
-A flat child table learns, as its first columns, the columns of the parent row each non-context
-key references (`__parent__<key>::<parent column>`), so its model holds the joint distribution
-of child and parent columns. Generation takes two draws:
+A child table learns, as its first columns, the columns of the parent row each non-context key
+references (`__parent__<key>::<parent column>`), so its model holds the joint distribution of
+child and parent columns. A flat child table takes two draws:
 
-1. the child rows as the model likes them, parent columns included: which kind of parent each
+1. the child rows as the model likes them, parent columns included: which parent profile each
    row wants;
-2. per key, the generated parent that agrees most with what the row wants (ties: in proportion to
-   the parents' generated popularity); then the child rows are drawn again, seeded with the
-   columns of the parents they got, so that every child column fits its actual parent.
+2. per key, a profile that many rows want gets a generated parent row of its own (an equal row,
+   or else the nearest unclaimed row, rewritten with the profile: so a hub airport exists in the
+   generated airports because many flights want it); other rows get the nearest generated parent
+   (near ties in proportion to the parents' generated popularity). Then the child rows are drawn
+   again, seeded with the columns of the parents they got, so that every child column fits its
+   actual parent.
 
-Keys into lookup tables are modelled as the key itself (see `generator._lookup_key_labels`), and a
-sequence table's non-context keys keep the key matcher (`matching.KeyMatcher`).
+A sequence table is drawn once: its rows keep what they drew and get the parent nearest to it.
+Keys into lookup tables are modelled as the key itself (see `generator._lookup_key_labels`).
 """
 
 from __future__ import annotations
@@ -173,6 +176,13 @@ def choose_parents(first: pd.DataFrame, link: ParentLink, rng: np.random.Generat
     return chosen
 
 
+def assign_parents(
+    rows: pd.DataFrame, links: list[ParentLink], rng: np.random.Generator
+) -> dict[str, np.ndarray]:
+    """Per key, the position of every row's generated parent (-1: none)."""
+    return {link.key: choose_parents(rows, link, rng) for link in links}
+
+
 def draw_with_parents(
     model: FlatGenerator,
     request: GenerationRequest,
@@ -185,12 +195,10 @@ def draw_with_parents(
     """The second draw: `first` (the first draw) decides which parent each row gets, then the rows
     are drawn again seeded with those parents' columns and the `carried` columns of `first`."""
     seed = first[carried].copy()
-    chosen: dict[str, np.ndarray] = {}
+    chosen = assign_parents(first, links, rng)
     for link in links:
-        at = choose_parents(first, link, rng)
-        chosen[link.key] = at
         for child_column, column in link.columns.items():
-            seed[child_column] = taken(link.parent[column], at)
+            seed[child_column] = taken(link.parent[column], chosen[link.key])
     again = replace(request, seed=seed, size=None, rebalancing=None, random_state=int(rng.integers(2**31)))
     frame, codes = model.sample_with_codes(again)
     return frame, codes, chosen
@@ -217,6 +225,7 @@ def seeded_positions(given: pd.Series | None, parent_keys: pd.Series, n: int) ->
 __all__ = [
     "PARENT_PREFIX",
     "ParentLink",
+    "assign_parents",
     "draw_with_parents",
     "parent_column",
     "parent_columns_of",

@@ -350,12 +350,14 @@ class SequenceGenerator:
         on_progress: ProgressCallback = no_progress,
         should_stop: StopCheck = never_stop,
         subjects: np.ndarray | None = None,
+        column_subjects: Mapping[str, np.ndarray | None] | None = None,
     ) -> SequenceGenerator:
         """Learn the sequences of `frame` (rows ordered by parent, then by position).
 
         parent_of_row: each row's parent (an index into parent_codes); validation_parents: bool per
         parent, whose sequences are kept for validation; subjects: each row's subject for value
-        protection (the root of a chain of context keys; default: the parent).
+        protection (the root of a chain of context keys; default: the parent); column_subjects:
+        columns protected otherwise (see `flat.analyze_frame`).
         """
         started = time.monotonic()
         if len(frame) and np.any(np.diff(parent_of_row) < 0):
@@ -372,7 +374,9 @@ class SequenceGenerator:
         on_progress(EngineProgress("ANALYZE", 0, 1, "analyzing columns"))
         source = relative_forward(frame, parent_of_row, relative, rising)
         holders = parent_of_row if subjects is None else subjects
-        transforms, plans, model_frame = analyze_frame(source, row_options, subjects=holders)
+        transforms, plans, model_frame = analyze_frame(
+            source, row_options, subjects=holders, column_subjects=column_subjects
+        )
         on_progress(EngineProgress("ENCODE", 0, 1, "encoding"))
         codes = encode_frame(model_frame, plans)
         size = options.model_size

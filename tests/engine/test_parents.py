@@ -147,6 +147,46 @@ def test_seeded_keys_keep_their_parent_and_draw_the_rest_for_it(tmp_path: Path) 
     assert got.loc[got.store_id == "T1", "amount"].median() < 90
 
 
+def test_sequence_rows_keep_the_parent_they_drew(tmp_path: Path) -> None:
+    """A sequence table is not drawn twice: each row keeps what it drew and gets the generated
+    parent nearest to it, so profiles many rows want still get parent rows of their own."""
+    stores, sales = _stores_and_sales(n_sales=2400)
+    rng = np.random.default_rng(5)
+    sales["customer_id"] = rng.integers(0, 200, len(sales))
+    sales = sales.sort_values("customer_id", kind="stable").reset_index(drop=True)
+    customers = pd.DataFrame({"customer_id": np.sort(sales.customer_id.unique())})
+    config = GeneratorConfig.model_validate(
+        {
+            "name": "visits",
+            "random_state": 3,
+            "tables": [
+                {
+                    "name": "stores",
+                    "primary_key": "store_id",
+                    "tabular_model_configuration": {**FAST, "value_protection": False},
+                },
+                {"name": "customers", "primary_key": "customer_id", "tabular_model_configuration": FAST},
+                {
+                    "name": "sales",
+                    "foreign_keys": [
+                        {"column": "customer_id", "referenced_table": "customers", "is_context": True},
+                        {"column": "store_id", "referenced_table": "stores", "is_context": False},
+                    ],
+                    "tabular_model_configuration": FAST,
+                },
+            ],
+        }
+    )
+    train_generator(config, {"stores": stores, "customers": customers, "sales": sales}, tmp_path / "ws")
+    out = TrainedGenerator(tmp_path / "ws").generate({"random_state": 2})
+    assert out["sales"].store_id.isin(out["stores"].store_id).all()
+    joined = out["sales"].merge(out["stores"], on="store_id")
+    flagship = (joined.city == "Aalen") & (joined.format == "mall")
+    assert 0.3 < flagship.mean() < 0.5
+    mall = joined.format == "mall"
+    assert joined.loc[mall & ~flagship, "amount"].median() > 3 * joined.loc[~mall, "amount"].median()
+
+
 def _link(parent: pd.DataFrame, given: int, popularity: list[float] | None = None) -> ParentLink:
     n = len(parent)
     return ParentLink(
