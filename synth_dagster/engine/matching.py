@@ -41,8 +41,9 @@ MATCHER_FILE = "matcher.pt"
 MATCHER_META = "matcher.json"
 
 
-MATCH_CHUNK = 64  # distinct wanted rows compared with every candidate at once
+MATCH_CHUNK = 256  # distinct wanted rows compared with the candidates at once
 MATCH_TOLERANCE = 0.5  # candidates this close to the best one share its children by popularity
+MAX_CANDIDATES = 4096  # a nearest search in a larger parent table looks at a random subset
 
 
 def _as_float(values: pd.Series, datetime: bool) -> np.ndarray:
@@ -90,23 +91,67 @@ class RowComparer:
             vocabulary = self.vocabulary[c]
             column = frame[c].astype(object)
             missing = column.isna().to_numpy()
-            out[:, j] = [
-                np.nan if m else 2.0 + vocabulary.setdefault(v, len(vocabulary))
-                for v, m in zip(column.tolist(), missing, strict=True)
-            ]
+            for value in pd.unique(column[~missing]):
+                vocabulary.setdefault(value, len(vocabulary))
+            codes = column.map(vocabulary).to_numpy(dtype=float, na_value=np.nan)
+            out[:, j] = np.where(missing, np.nan, codes + 2.0)
         return out
 
 
 def distances(block: np.ndarray, candidates: np.ndarray) -> np.ndarray:
     """Per (wanted, candidate) pair: numeric columns add |difference| (0..1), other columns 1 when
-    they differ; a missing value is 0 from another missing value and 1 from anything else."""
-    a, b = block[:, None, :], candidates[None, :, :]
-    missing_a, missing_b = np.isnan(a), np.isnan(b)
-    diff = np.abs(np.nan_to_num(a, nan=0.0) - np.nan_to_num(b, nan=0.0))
-    categorical = (a >= 2.0) | (b >= 2.0)
-    diff = np.where(categorical, (diff > 0).astype(float), np.minimum(diff, 1.0))
-    diff = np.where(missing_a | missing_b, (missing_a != missing_b).astype(float), diff)
-    return diff.sum(axis=2)
+    they differ; a missing value is 0 from another missing value and 1 from anything else.
+    Summed column by column in float32: no [wanted, candidates, columns] temporaries."""
+    total = np.zeros((len(block), len(candidates)), dtype=np.float32)
+    for j in range(block.shape[1]):
+        a = block[:, j, None].astype(np.float32)
+        b = candidates[None, :, j].astype(np.float32)
+        diff = np.abs(a - b)
+        if np.nanmax(np.r_[block[:, j], candidates[:, j], 0.0]) >= 2.0:
+            diff = (diff > 0).astype(np.float32)  # category numbers (>= 2): equal or not
+        else:
+            np.minimum(diff, 1.0, out=diff)
+        missing = np.isnan(diff)
+        if missing.any():
+            diff[missing] = (np.isnan(a) != np.isnan(b))[missing]
+        total += diff
+    return total
+
+
+def keyed(rows: np.ndarray) -> np.ndarray:
+    """Rows of `RowComparer` vectors with missing values as a number of their own (for equality)."""
+    return np.nan_to_num(rows, nan=-1.0)
+
+
+def equal_rows(wanted: np.ndarray, candidates: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The candidates equal to each wanted row, without comparing every pair: `order[lo[i]:hi[i]]`
+    are the candidate rows equal to wanted row i (an empty range: none)."""
+    both = np.vstack([keyed(wanted), keyed(candidates)])
+    if not len(both):
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, empty
+    _, ids = np.unique(both, axis=0, return_inverse=True)
+    ids = ids.reshape(-1)
+    wanted_ids, candidate_ids = ids[: len(wanted)], ids[len(wanted) :]
+    order = np.argsort(candidate_ids, kind="stable")
+    ordered = candidate_ids[order]
+    return order, np.searchsorted(ordered, wanted_ids, "left"), np.searchsorted(ordered, wanted_ids, "right")
+
+
+def candidate_pool(n: int, rng: np.random.Generator) -> np.ndarray:
+    """The candidates a nearest search looks at: all, or a random `MAX_CANDIDATES` of a large table."""
+    if n <= MAX_CANDIDATES:
+        return np.arange(n)
+    return np.sort(rng.choice(n, MAX_CANDIDATES, replace=False))
+
+
+def draw_weighted(rows: np.ndarray, popularity: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    """n of `rows`, drawn in proportion to their popularity (+1: an unpopular row still counts)."""
+    if len(rows) == 1:
+        return np.repeat(rows, n)
+    cumulative = np.cumsum(popularity[rows] + 1.0)
+    picks = np.searchsorted(cumulative, rng.random(n) * cumulative[-1], side="right")
+    return rows[np.minimum(picks, len(rows) - 1)]
 
 
 def closest_rows(
@@ -115,24 +160,29 @@ def closest_rows(
     popularity: np.ndarray,
     rng: np.random.Generator,
 ) -> np.ndarray:
-    """Per wanted row (see `RowComparer`), one of the candidate rows nearest to it: those within
-    `MATCH_TOLERANCE` of the nearest, drawn in proportion to `popularity`. Equal wanted rows are
-    matched together, so the cost grows with the distinct wanted rows."""
-    keyed = np.nan_to_num(wanted, nan=-1.0)
-    _, first, inverse = np.unique(keyed, axis=0, return_index=True, return_inverse=True)
+    """Per wanted row (see `RowComparer`), a candidate row: one equal to it if there are any, else
+    one of those within `MATCH_TOLERANCE` of the nearest (among `candidate_pool`), drawn in
+    proportion to `popularity`. Equal wanted rows are matched together, so the cost grows with the
+    distinct wanted rows, not with all of them."""
+    _, first, inverse = np.unique(keyed(wanted), axis=0, return_index=True, return_inverse=True)
     inverse = inverse.reshape(-1)
     unique = wanted[first]
     order = np.argsort(inverse, kind="stable")
     starts = np.concatenate([[0], np.cumsum(np.bincount(inverse, minlength=len(unique)))])
     out = np.empty(len(wanted), dtype=np.int64)
-    for lo in range(0, len(unique), MATCH_CHUNK):
-        distance = distances(unique[lo : lo + MATCH_CHUNK], candidates)
+    equal_order, lo, hi = equal_rows(unique, candidates)
+    for u in np.flatnonzero(hi > lo):
+        rows = order[starts[u] : starts[u + 1]]
+        out[rows] = draw_weighted(equal_order[lo[u] : hi[u]], popularity, len(rows), rng)
+    rest = np.flatnonzero(hi == lo)
+    for chunk in range(0, len(rest), MATCH_CHUNK):
+        block = rest[chunk : chunk + MATCH_CHUNK]
+        pool = candidate_pool(len(candidates), rng)
+        distance = distances(unique[block], candidates[pool])
         near = distance <= distance.min(axis=1, keepdims=True) + MATCH_TOLERANCE
-        shares = near * (popularity[None, :] + 1.0)
-        shares /= shares.sum(axis=1, keepdims=True)
-        for k, share in enumerate(shares):
-            rows = order[starts[lo + k] : starts[lo + k + 1]]
-            out[rows] = rng.choice(len(candidates), size=len(rows), p=share)
+        for k, u in enumerate(block):
+            rows = order[starts[u] : starts[u + 1]]
+            out[rows] = draw_weighted(pool[near[k]], popularity, len(rows), rng)
     return out
 
 

@@ -26,7 +26,15 @@ import pandas as pd
 
 from synth_dagster.engine.encoding.base import RARE_THRESHOLD
 from synth_dagster.engine.flat import FlatGenerator, GenerationRequest
-from synth_dagster.engine.matching import RowComparer, closest_rows, distances
+from synth_dagster.engine.matching import (
+    RowComparer,
+    candidate_pool,
+    closest_rows,
+    distances,
+    draw_weighted,
+    equal_rows,
+    keyed,
+)
 
 PARENT_PREFIX = "__parent__"
 MAX_PARENT_COLUMNS = 16  # per key: a wide parent would crowd the child's own columns
@@ -76,19 +84,18 @@ class ParentLink:
     min_demand: int = MIN_DEMAND
 
 
-def _set_value(frame: pd.DataFrame, row: int, column: str, value: object) -> None:
-    """One cell, written in the column's dtype where it fits (else the column becomes object)."""
-    try:
-        cast = pd.Series([value]).astype(frame[column].dtype).iloc[0]
-        frame.iloc[row, frame.columns.get_loc(column)] = cast
-    except (TypeError, ValueError):
-        frame[column] = frame[column].astype(object)
-        frame.iloc[row, frame.columns.get_loc(column)] = value
-
-
-def _weighted(rows: np.ndarray, popularity: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
-    weights = popularity[rows] + 1.0
-    return rows[rng.choice(len(rows), size=n, p=weights / weights.sum())]
+def _write_rows(frame: pd.DataFrame, rows: list[int], values: pd.DataFrame) -> None:
+    """Rewrite `rows` of `frame` with `values` (one row each, same columns), in the columns' dtypes
+    where the values fit (else the column becomes object)."""
+    if not rows:
+        return
+    for column in values.columns:
+        j = frame.columns.get_loc(column)
+        try:
+            frame.iloc[rows, j] = values[column].astype(frame[column].dtype).to_numpy()
+        except (TypeError, ValueError):
+            frame[column] = frame[column].astype(object)
+            frame.iloc[rows, j] = values[column].to_numpy(dtype=object)
 
 
 def _claim(
@@ -100,7 +107,8 @@ def _claim(
 ) -> np.ndarray:
     """Parent profiles wanted by at least `link.min_demand` child rows get parent rows of their own:
     the rows equal to the profile if the parent table has any, else the nearest row not yet
-    claimed, overwritten with the profile. Per wanted row, its parent (-1: left to `closest_rows`).
+    claimed (among `candidate_pool`), overwritten with the profile. Per wanted row, its parent
+    (-1: left to `closest_rows`).
 
     Equal rows are found first, so that no profile's rows are overwritten for another; when the
     table is too small for every profile (a handful of rows), a profile keeps one of its equal
@@ -108,27 +116,21 @@ def _claim(
     """
     claimed = link.claimed
     assert claimed is not None
-    keyed = np.nan_to_num(wanted_x, nan=-1.0)
     _, first, inverse, counts = np.unique(
-        keyed, axis=0, return_index=True, return_inverse=True, return_counts=True
+        keyed(wanted_x), axis=0, return_index=True, return_inverse=True, return_counts=True
     )
     inverse = inverse.reshape(-1)
     order = np.argsort(inverse, kind="stable")
     starts = np.concatenate([[0], np.cumsum(counts)])
-    demanded = [u for u in np.argsort(-counts, kind="stable") if counts[u] >= link.min_demand]
-    equal: dict[int, np.ndarray] = {}
-    nearest: dict[int, np.ndarray] = {}
-    for u in demanded:
-        distance = distances(wanted_x[first[u]][None, :], candidates_x)[0]
-        same = np.flatnonzero(distance == 0)
-        if len(same):
-            equal[int(u)] = same
-        else:
-            nearest[int(u)] = distance
+    demanded = np.asarray(
+        [u for u in np.argsort(-counts, kind="stable") if counts[u] >= link.min_demand], dtype=np.int64
+    )
+    equal_order, lo, hi = equal_rows(wanted_x[first[demanded]], candidates_x)
+    equal = {int(u): equal_order[lo[k] : hi[k]] for k, u in enumerate(demanded) if hi[k] > lo[k]}
     taken_rows = np.zeros(len(claimed), dtype=bool)
     for rows in equal.values():
         taken_rows[rows] = True
-    if (~(claimed | taken_rows)).sum() < len(nearest):
+    if (~(claimed | taken_rows)).sum() < len(demanded) - len(equal):
         # too few rows left: keep one equal row per profile (its most popular)
         taken_rows[:] = False
         for u, rows in equal.items():
@@ -136,21 +138,24 @@ def _claim(
             taken_rows[equal[u]] = True
     claimed |= taken_rows
     at = np.full(len(wanted), -1, dtype=np.int64)
-    columns = list(link.columns.values())
+    slots: list[int] = []
+    profiles: list[int] = []
     for u in demanded:
         rows = order[starts[u] : starts[u + 1]]
         if u in equal:
-            at[rows] = _weighted(equal[u], link.popularity, len(rows), rng)
+            at[rows] = draw_weighted(equal[int(u)], link.popularity, len(rows), rng)
             continue
         free = np.flatnonzero(~claimed)
         if not len(free):
             continue
-        slot = int(free[np.argmin(nearest[u][free])])
-        for column in columns:
-            _set_value(link.parent, slot, column, wanted[column].iloc[first[u]])
+        pool = free[candidate_pool(len(free), rng)]
+        slot = int(pool[np.argmin(distances(wanted_x[first[u]][None, :], candidates_x[pool])[0])])
+        slots.append(slot)
+        profiles.append(int(first[u]))
         candidates_x[slot] = wanted_x[first[u]]
         claimed[slot] = True
         at[rows] = slot
+    _write_rows(link.parent, slots, wanted.iloc[profiles].reset_index(drop=True))
     return at
 
 

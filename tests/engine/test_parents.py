@@ -211,19 +211,33 @@ def _wanted(rows: list[tuple[str, float]]) -> pd.DataFrame:
 def test_closest_rows_prefer_equal_rows_then_popular_near_ones() -> None:
     candidates = pd.DataFrame({"kind": ["a", "b", "b", "c"], "size": [1.0, 2.0, 2.1, 9.0]})
     comparer = RowComparer(candidates)
-    wanted = pd.DataFrame({"kind": ["a"] * 10 + ["b"] * 400, "size": [1.0] * 10 + [2.0] * 400})
+    popularity = np.array([0, 1, 99, 0.0])
     rng = np.random.default_rng(0)
-    at = closest_rows(comparer.encode(wanted), comparer.encode(candidates), np.array([0, 1, 99, 0.0]), rng)
-    assert (at[:10] == 0).all()
-    # rows 1 and 2 are both near a "b" of size 2: the popular one gets most
-    assert set(at[10:]) == {1, 2} and (at[10:] == 2).mean() > 0.9
+    # equal rows win, however popular a near one is
+    equal = pd.DataFrame({"kind": ["a"] * 10 + ["b"] * 10, "size": [1.0] * 10 + [2.0] * 10})
+    at = closest_rows(comparer.encode(equal), comparer.encode(candidates), popularity, rng)
+    assert (at[:10] == 0).all() and (at[10:] == 1).all()
+    # no equal row: rows 1 and 2 are both near a "b" of unknown size, the popular one gets most
+    near = pd.DataFrame({"kind": ["b"] * 400, "size": [np.nan] * 400})
+    at = closest_rows(comparer.encode(near), comparer.encode(candidates), popularity, rng)
+    assert set(at) == {1, 2} and (at == 2).mean() > 0.9
+
+
+def test_nearest_search_in_a_large_table_looks_at_a_sample_and_finds_equal_rows_anyway() -> None:
+    n = 50_000
+    rng = np.random.default_rng(1)
+    candidates = pd.DataFrame({"kind": rng.choice(list("abcdefgh"), n), "size": rng.normal(size=n)})
+    comparer = RowComparer(candidates)
+    wanted = candidates.iloc[[7, 49_999, 123]].reset_index(drop=True)
+    at = closest_rows(comparer.encode(wanted), comparer.encode(candidates), np.zeros(n), rng)
+    assert at.tolist() == [7, 49_999, 123]
 
 
 def test_wanted_profiles_claim_rows_and_equal_rows_are_kept() -> None:
     parent = pd.DataFrame({"kind": ["a", "b", "x", "y"], "size": [1.0, 5.0, 7.0, 30.0]})
     link = _link(parent, given=11)
-    # "b"/5 exists; "c"/6 is wanted 5 times and exists nowhere; "d"/29 only once
-    first = _wanted([("b", 5.0)] * 5 + [("c", 6.0)] * 5 + [("d", 29.0)])
+    # "b"/5 exists; "c"/6 is wanted 5 times and exists nowhere; "y"/31 only once
+    first = _wanted([("b", 5.0)] * 5 + [("c", 6.0)] * 5 + [("y", 31.0)])
     at = choose_parents(first, link, np.random.default_rng(0))
     assert (at[:5] == 1).all()
     assert len(set(at[5:10])) == 1 and at[5] not in (1,)
