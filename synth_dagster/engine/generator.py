@@ -252,8 +252,9 @@ def _parent_links(
 ) -> dict[str, dict[str, str]]:
     """Per conditioned key, the child model's parent columns -> the parent's columns."""
     links = {}
+    conditioned = set(_conditioned_keys(config, table))
     for fk in table.foreign_keys or []:
-        if fk.column not in _conditioned_keys(config, table):
+        if fk.column not in conditioned:
             continue
         parent = config.get_table(fk.referenced_table)
         excluded = {parent.primary_key, *(k.column for k in parent.foreign_keys or [])}
