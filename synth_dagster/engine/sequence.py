@@ -28,6 +28,7 @@ import pandas as pd
 import torch
 from torch import nn
 
+from synth_dagster.engine.analysis import ColumnPlan
 from synth_dagster.engine.constraints import constraint_columns
 from synth_dagster.engine.encoding.base import protected_bounds
 from synth_dagster.engine.errors import EngineInputError
@@ -47,6 +48,7 @@ from synth_dagster.engine.training import (
     ColumnOrders,
     TrainingSettings,
     auto_batch_size,
+    calibrate_output_biases,
     resolve_seed,
     run_training,
     start_at_marginals,
@@ -69,6 +71,8 @@ LAST_SUFFIX = "::last"
 SEQUENCE_FILE = "sequence.pt"
 SEQUENCE_META = "sequence.json"
 VALIDATION_SHARE = 0.1
+# rows whose teacher-forced predictions calibrate the heads' marginals after training
+CALIBRATION_ROWS = 50_000
 # Dropout on the previous row's embeddings as the heads read them. They make the next row easy to
 # predict from the last one alone, and without it the model learns single training transitions by
 # heart within a few epochs: on plyr/baseball the validation loss was best at epoch 3 and the result
@@ -85,14 +89,27 @@ class SequenceContext(nn.Module):
     compressed history alone learns slowly on wide tables.
     """
 
-    def __init__(self, parent_cards: tuple[int, ...], row_cards: tuple[int, ...], size: str):
+    def __init__(
+        self,
+        parent_cards: tuple[int, ...],
+        row_cards: tuple[int, ...],
+        size: str,
+        ordinal: Mapping[int, np.ndarray] | None = None,
+    ):
         super().__init__()
         parent_width, history, context = WIDTHS[size]
+        # Numbers' codes are ordered: a row's numbers are also read as positions in [0, 1] (see
+        # `ordinal_codes`), so that "about as many games as last season" is one weight per column
+        # instead of a relation between dozens of separately learned embeddings.
+        ordinal = dict(ordinal or {})
+        self.ordinal_columns = sorted(ordinal)
+        for j in self.ordinal_columns:
+            self.register_buffer(f"ordinal_{j}", torch.as_tensor(ordinal[j], dtype=torch.float32))
         self.parent_embeddings = nn.ModuleList(nn.Embedding(c, embedding_width(c, 12)) for c in parent_cards)
         embedded_parent = sum(e.embedding_dim for e in self.parent_embeddings)
         self.parent_proj = nn.Linear(max(embedded_parent, 1), parent_width)
         self.row_embeddings = nn.ModuleList(nn.Embedding(c, embedding_width(c, 12)) for c in row_cards)
-        self.row_width = sum(e.embedding_dim for e in self.row_embeddings)
+        self.row_width = sum(e.embedding_dim for e in self.row_embeddings) + len(self.ordinal_columns)
         self.row_proj = nn.Linear(self.row_width, history)
         self.start = nn.Parameter(torch.zeros(history))
         self.gru = nn.GRU(history, history, batch_first=True)
@@ -114,7 +131,10 @@ class SequenceContext(nn.Module):
 
     def row_embedding(self, codes: torch.Tensor) -> torch.Tensor:
         embedded = torch.cat([e(codes[..., j]) for j, e in enumerate(self.row_embeddings)], -1)
-        return self.dropout(embedded)
+        if not self.ordinal_columns:
+            return self.dropout(embedded)
+        scalars = [getattr(self, f"ordinal_{j}")[codes[..., j]] for j in self.ordinal_columns]
+        return torch.cat([self.dropout(embedded), torch.stack(scalars, -1)], -1)
 
     def combine(
         self,
@@ -168,6 +188,24 @@ class SequenceContext(nn.Module):
         _, hidden = self.gru(inputs[:, None], state[None])
         state = hidden[0]
         return self.combine(parent, state, previous, position, remaining), state
+
+
+def ordinal_codes(plans: list[ColumnPlan]) -> dict[int, np.ndarray]:
+    """Numbers' ordered codes as positions in [0, 1], by sub-column: a binned number's coarse
+    (quantile) bin, a discrete number's value rank. Empty and rare codes are 0."""
+    out: dict[int, np.ndarray] = {}
+    j = 0
+    for plan in plans:
+        subs = plan.sub_columns()
+        kind = plan.stats.get("kind") if plan.encoding_type.startswith("TABULAR_NUMERIC") else None
+        first = {"BINNED": 1, "DISCRETE": 2}.get(kind or "")
+        if first is not None:
+            n = subs[0].cardinality - first
+            values = np.zeros(subs[0].cardinality)
+            values[first:] = np.linspace(0.0, 1.0, n) if n > 1 else 0.5
+            out[j] = values
+        j += len(subs)
+    return out
 
 
 class SequenceNetwork(nn.Module):
@@ -381,7 +419,10 @@ class SequenceGenerator:
         codes = encode_frame(model_frame, plans)
         size = options.model_size
         context = SequenceContext(
-            parent_cards, tuple(s.cardinality for p in plans for s in p.sub_columns()), size
+            parent_cards,
+            tuple(s.cardinality for p in plans for s in p.sub_columns()),
+            size,
+            ordinal_codes(plans),
         )
         shape = shape_for(plans, size, context.context_dim)
         seed = resolve_seed(options.random_state)
@@ -408,6 +449,10 @@ class SequenceGenerator:
             settings,
             on_progress,
             should_stop,
+        )
+        network.eval()
+        calibrate_output_biases(
+            argn, trainer.rows_and_contexts(calibration_parents(layout, train_parents, seed)), trainer.orders
         )
         report.seconds = time.monotonic() - started
         rows = FlatGenerator(
@@ -638,6 +683,7 @@ class SequenceGenerator:
             "relative_nulls": self.relative_nulls,
             "rising": self.rising,
             "rising_bounds": self.rising_bounds,
+            "ordinal": bool(self.context.ordinal_columns),
         }
         (directory / SEQUENCE_META).write_text(json.dumps(meta))
 
@@ -647,7 +693,10 @@ class SequenceGenerator:
         meta = json.loads((directory / SEQUENCE_META).read_text())
         rows = FlatGenerator.load(directory)
         context = SequenceContext(
-            tuple(meta["parent_cards"]), tuple(rows.model.shape.cardinalities), meta["size"]
+            tuple(meta["parent_cards"]),
+            tuple(rows.model.shape.cardinalities),
+            meta["size"],
+            ordinal_codes(rows.plans) if meta.get("ordinal") else None,
         )
         context.load_state_dict(torch.load(directory / SEQUENCE_FILE, weights_only=True))
         context.eval()
@@ -720,6 +769,13 @@ class _SequenceBatches:
             codes, context, _ = self._batch(order[start : start + self.sequences_per_batch], True)
             yield self.orders.loss(self.network.argn, codes, context), len(codes)
 
+    def rows_and_contexts(self, parents: np.ndarray) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """Every row of the given sequences with its context, in eval mode (whole windows from the start)."""
+        with torch.no_grad():
+            for start in range(0, len(parents), 256):
+                codes, context, _ = self._batch(parents[start : start + 256], False)
+                yield codes, context
+
     def validation(self, parents: np.ndarray) -> float:
         total, count = 0.0, 0
         for start in range(0, len(parents), 256):
@@ -727,6 +783,13 @@ class _SequenceBatches:
             total += float(self.orders.canonical_loss(self.network.argn, codes, context)) * len(codes)
             count += len(codes)
         return total / max(count, 1)
+
+
+def calibration_parents(layout: SequenceLayout, parents: np.ndarray, seed: int) -> np.ndarray:
+    """A random subset of `parents` whose sequences hold about CALIBRATION_ROWS rows (all if fewer)."""
+    order = parents[np.random.default_rng(seed).permutation(len(parents))]
+    rows = np.cumsum(layout.lengths[order])
+    return np.sort(order[: int(np.searchsorted(rows, CALIBRATION_ROWS)) + 1])
 
 
 def seed_rows(parent_of_row: np.ndarray, seed_parent: np.ndarray) -> np.ndarray:
