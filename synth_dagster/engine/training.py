@@ -179,7 +179,11 @@ def train_model(
         should_stop,
         continued=initial_state is not None,
     )
-    chunks = ((train_t[s : s + VALIDATION_CHUNK], None) for s in range(0, len(train_t), VALIDATION_CHUNK))
+    # in random order: a large table is calibrated on a random part of it, not on its first rows
+    shuffled = torch.from_numpy(rng.permutation(len(train_t)))
+    chunks = (
+        (train_t[shuffled[s : s + VALIDATION_CHUNK]], None) for s in range(0, len(train_t), VALIDATION_CHUNK)
+    )
     calibrate_output_biases(model, chunks, orders)
     return model, report
 
