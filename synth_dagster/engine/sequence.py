@@ -71,8 +71,6 @@ LAST_SUFFIX = "::last"
 SEQUENCE_FILE = "sequence.pt"
 SEQUENCE_META = "sequence.json"
 VALIDATION_SHARE = 0.1
-# rows whose teacher-forced predictions calibrate the heads' marginals after training
-CALIBRATION_ROWS = 50_000
 # Dropout on the previous row's embeddings as the heads read them. They make the next row easy to
 # predict from the last one alone, and without it the model learns single training transitions by
 # heart within a few epochs: on plyr/baseball the validation loss was best at epoch 3 and the result
@@ -450,10 +448,9 @@ class SequenceGenerator:
             on_progress,
             should_stop,
         )
-        network.eval()
-        calibrate_output_biases(
-            argn, trainer.rows_and_contexts(calibration_parents(layout, train_parents, seed)), trainer.orders
-        )
+        # in random order: a large table is calibrated on a random part of its sequences
+        shuffled = np.random.default_rng(seed).permutation(train_parents)
+        calibrate_output_biases(argn, trainer.rows_and_contexts(shuffled), trainer.orders)
         report.seconds = time.monotonic() - started
         rows = FlatGenerator(
             plans,
@@ -770,7 +767,8 @@ class _SequenceBatches:
             yield self.orders.loss(self.network.argn, codes, context), len(codes)
 
     def rows_and_contexts(self, parents: np.ndarray) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        """Every row of the given sequences with its context, in eval mode (whole windows from the start)."""
+        """Every row of the given sequences with its context (whole windows from the start); the
+        network's mode is the caller's."""
         with torch.no_grad():
             for start in range(0, len(parents), 256):
                 codes, context, _ = self._batch(parents[start : start + 256], False)
@@ -778,18 +776,10 @@ class _SequenceBatches:
 
     def validation(self, parents: np.ndarray) -> float:
         total, count = 0.0, 0
-        for start in range(0, len(parents), 256):
-            codes, context, _ = self._batch(parents[start : start + 256], False)
+        for codes, context in self.rows_and_contexts(parents):
             total += float(self.orders.canonical_loss(self.network.argn, codes, context)) * len(codes)
             count += len(codes)
         return total / max(count, 1)
-
-
-def calibration_parents(layout: SequenceLayout, parents: np.ndarray, seed: int) -> np.ndarray:
-    """A random subset of `parents` whose sequences hold about CALIBRATION_ROWS rows (all if fewer)."""
-    order = parents[np.random.default_rng(seed).permutation(len(parents))]
-    rows = np.cumsum(layout.lengths[order])
-    return np.sort(order[: int(np.searchsorted(rows, CALIBRATION_ROWS)) + 1])
 
 
 def seed_rows(parent_of_row: np.ndarray, seed_parent: np.ndarray) -> np.ndarray:

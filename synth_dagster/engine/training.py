@@ -208,11 +208,14 @@ class ColumnOrders:
         ranks, sizes = self.sampler(len(codes))
         return _loss(model, codes, visibility(ranks, self.column_of, self.sub_index), sizes, context)
 
+    def canonical_masks(self) -> torch.Tensor:
+        """The visibility of the canonical order (the order of unconditional generation)."""
+        return visibility(torch.arange(self.sampler.n_columns)[None, :], self.column_of, self.sub_index)
+
     def canonical_loss(
         self, model: TabularARGN, codes: torch.Tensor, context: torch.Tensor | None
     ) -> torch.Tensor:
-        masks = visibility(torch.arange(self.sampler.n_columns)[None, :], self.column_of, self.sub_index)
-        return _loss(model, codes, masks, [len(codes)], context)
+        return _loss(model, codes, self.canonical_masks(), [len(codes)], context)
 
 
 def run_training(
@@ -312,6 +315,11 @@ def run_training(
     )
 
 
+CALIBRATION_ITERATIONS = 50
+CALIBRATION_VALUES = 50_000_000  # logits kept for calibration (200 MB); at least one batch of rows
+CALIBRATION_L2 = 1e-4  # keeps the shift of codes that never occur finite
+
+
 def calibrate_output_biases(
     model: TabularARGN,
     batches: Iterable[tuple[torch.Tensor, torch.Tensor | None]],
@@ -325,12 +333,12 @@ def calibrate_output_biases(
     low at every position in one training seed of four; a sequence compounds such an offset row
     after row, and that model's careers never rose to their peak. The shift has one parameter per
     code and is convex to fit, so it calibrates without learning single rows. Rows beyond
-    CALIBRATION_VALUES logits in all are left out. It reads the training rows without noise: a
+    CALIBRATION_VALUES logits in all are left out: give the batches in random order. It reads the training rows without noise: a
     differentially private training would have to leave it out.
     """
     was_training = model.training
     model.eval()
-    masks = visibility(torch.arange(orders.sampler.n_columns)[None, :], orders.column_of, orders.sub_index)
+    masks = orders.canonical_masks()
     logits: list[list[torch.Tensor]] = []
     targets: list[torch.Tensor] = []
     budget = max(CALIBRATION_VALUES // max(sum(model.shape.cardinalities), 1), 1)
@@ -348,11 +356,6 @@ def calibrate_output_biases(
                 shift = _bias_shift(torch.cat([part[j] for part in logits]), y[:, j])
                 head[-1].bias.add_(shift)
     model.train(was_training)
-
-
-CALIBRATION_ITERATIONS = 50
-CALIBRATION_VALUES = 50_000_000  # logits kept for calibration (200 MB); at least one batch of rows
-CALIBRATION_L2 = 1e-4  # keeps the shift of codes that never occur finite
 
 
 def _bias_shift(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

@@ -16,15 +16,14 @@ import torch
 
 from synth_dagster.domain import GeneratorConfig
 from synth_dagster.engine import TrainedGenerator, train_generator
-from synth_dagster.engine.model import ModelShape, TabularARGN, visibility
+from synth_dagster.engine.model import ModelShape, TabularARGN
 from synth_dagster.engine.sequence import SequenceGenerator, ordinal_codes
 from synth_dagster.engine.training import ColumnOrders, calibrate_output_biases
 
 
 def _predicted_frequencies(model: TabularARGN, codes: torch.Tensor, orders: ColumnOrders) -> list[np.ndarray]:
-    masks = visibility(torch.arange(orders.sampler.n_columns)[None, :], orders.column_of, orders.sub_index)
     with torch.no_grad():
-        logits = model(codes, masks, [len(codes)], None)
+        logits = model(codes, orders.canonical_masks(), [len(codes)], None)
     return [torch.softmax(lg, -1).mean(0).numpy() for lg in logits]
 
 
