@@ -478,7 +478,11 @@ class FlatGenerator:
         shape = meta["shape"]
         model = TabularARGN(
             ModelShape(
-                tuple(shape["cardinalities"]), tuple(shape["column_of"]), shape["size"], shape["context_dim"]
+                tuple(shape["cardinalities"]),
+                tuple(shape["column_of"]),
+                shape["size"],
+                shape["context_dim"],
+                tuple(shape.get("repeat", ())),
             )
         )
         model.load_state_dict(torch.load(directory / WEIGHTS_FILE, weights_only=True))

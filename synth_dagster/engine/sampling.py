@@ -140,12 +140,13 @@ class _DrawPlan:
         given_all, given_any = given.all(0).tolist(), given.any(0).tolist()
         drawn_codes = fixed.clamp(min=0) + self.offsets  # placeholders are overwritten in draw order
         context_term = self.model.context_term(context) if context is not None else None
+        previous = self.model.repeat_codes(context)
         row_allowed = self.controls.row_allowed
         for position, j in enumerate(self.sequence):
             if given_all[position]:
                 continue
             logits = self.model.step_logits(
-                j, self.tables[j], drawn_codes[:, :position], context_term, self.output_bias[j]
+                j, self.tables[j], drawn_codes[:, :position], context_term, self.output_bias[j], previous
             )
             if j in row_allowed:
                 rows = row_allowed[j][start : start + len(fixed)]

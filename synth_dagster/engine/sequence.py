@@ -15,6 +15,7 @@ total), so that generated sequences never go back either.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -76,6 +77,7 @@ VALIDATION_SHARE = 0.1
 # heart within a few epochs: on plyr/baseball the validation loss was best at epoch 3 and the result
 # varied widely with the seed; with it, at epoch 9 to 12, lower, and accuracy held steady.
 LAG_DROPOUT = 0.5
+REPEAT_ENCODINGS = frozenset({"TABULAR_CATEGORICAL"})
 
 
 class SequenceContext(nn.Module):
@@ -93,8 +95,11 @@ class SequenceContext(nn.Module):
         row_cards: tuple[int, ...],
         size: str,
         ordinal: Mapping[int, np.ndarray] | None = None,
+        repeat: tuple[int, ...] = (),
     ):
         super().__init__()
+        # the previous row's codes of these sub-columns end the context (`ModelShape.repeat`)
+        self.repeat = tuple(repeat)
         parent_width, history, context = WIDTHS[size]
         # Numbers' codes are ordered: a row's numbers are also read as positions in [0, 1] (see
         # `ordinal_codes`), so that "about as many games as last season" is one weight per column
@@ -116,7 +121,7 @@ class SequenceContext(nn.Module):
         self.remaining = nn.Embedding(POSITIONS, POSITION_WIDTH)
         self.out = nn.Linear(parent_width + history + 2 * POSITION_WIDTH, context)
         self.dropout = nn.Dropout(CONTEXT_DROPOUT[size])
-        self.context_dim = context + self.row_width
+        self.context_dim = context + self.row_width  # the dense part; the repeat codes follow
 
     def parent_vector(self, parent_codes: torch.Tensor) -> torch.Tensor:
         if not len(self.parent_embeddings):
@@ -166,7 +171,12 @@ class SequenceContext(nn.Module):
         inputs = torch.relu(self.row_proj(embedded))
         inputs = torch.cat([self.start.expand(n, 1, -1), inputs[:, :-1]], 1)
         history, _ = self.gru(inputs, self.initial_state(parent)[None])
-        return self.combine(parent[:, None].expand(-1, steps, -1), history, previous, position, remaining)
+        dense = self.combine(parent[:, None].expand(-1, steps, -1), history, previous, position, remaining)
+        if not self.repeat:
+            return dense
+        last = row_codes[..., list(self.repeat)].to(dense.dtype)
+        last = torch.cat([last.new_full((n, 1, len(self.repeat)), -1.0), last[:, :-1]], 1)
+        return torch.cat([dense, last], -1)
 
     def step(
         self,
@@ -185,7 +195,14 @@ class SequenceContext(nn.Module):
             inputs = torch.relu(self.row_proj(previous))
         _, hidden = self.gru(inputs[:, None], state[None])
         state = hidden[0]
-        return self.combine(parent, state, previous, position, remaining), state
+        dense = self.combine(parent, state, previous, position, remaining)
+        if not self.repeat:
+            return dense, state
+        if previous_codes is None:
+            last = dense.new_full((len(parent), len(self.repeat)), -1.0)
+        else:
+            last = previous_codes[:, list(self.repeat)].to(dense.dtype)
+        return torch.cat([dense, last], -1), state
 
 
 def ordinal_codes(plans: list[ColumnPlan]) -> dict[int, np.ndarray]:
@@ -204,6 +221,17 @@ def ordinal_codes(plans: list[ColumnPlan]) -> dict[int, np.ndarray]:
             out[j] = values
         j += len(subs)
     return out
+
+
+def repeat_sub_columns(plans: list[ColumnPlan]) -> tuple[int, ...]:
+    """Categorical columns' sub-columns: each row may repeat the value of the row before."""
+    out: list[int] = []
+    j = 0
+    for plan in plans:
+        if plan.encoding_type in REPEAT_ENCODINGS:
+            out.append(j)
+        j += len(plan.sub_columns())
+    return tuple(out)
 
 
 class SequenceNetwork(nn.Module):
@@ -416,13 +444,15 @@ class SequenceGenerator:
         on_progress(EngineProgress("ENCODE", 0, 1, "encoding"))
         codes = encode_frame(model_frame, plans)
         size = options.model_size
+        repeat = repeat_sub_columns(plans)
         context = SequenceContext(
             parent_cards,
             tuple(s.cardinality for p in plans for s in p.sub_columns()),
             size,
             ordinal_codes(plans),
+            repeat,
         )
-        shape = shape_for(plans, size, context.context_dim)
+        shape = dataclasses.replace(shape_for(plans, size, context.context_dim), repeat=repeat)
         seed = resolve_seed(options.random_state)
         torch.manual_seed(seed)
         argn = TabularARGN(shape)
@@ -694,6 +724,7 @@ class SequenceGenerator:
             tuple(rows.model.shape.cardinalities),
             meta["size"],
             ordinal_codes(rows.plans) if meta.get("ordinal") else None,
+            rows.model.shape.repeat,
         )
         context.load_state_dict(torch.load(directory / SEQUENCE_FILE, weights_only=True))
         context.eval()
