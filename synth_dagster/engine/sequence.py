@@ -174,9 +174,8 @@ class SequenceContext(nn.Module):
         dense = self.combine(parent[:, None].expand(-1, steps, -1), history, previous, position, remaining)
         if not self.repeat:
             return dense
-        last = row_codes[..., list(self.repeat)].to(dense.dtype)
-        last = torch.cat([last.new_full((n, 1, len(self.repeat)), -1.0), last[:, :-1]], 1)
-        return torch.cat([dense, last], -1)
+        shifted = torch.cat([row_codes.new_full((n, 1, row_codes.shape[2]), -1), row_codes[:, :-1]], 1)
+        return self._with_repeat_codes(dense, shifted)
 
     def step(
         self,
@@ -196,13 +195,17 @@ class SequenceContext(nn.Module):
         _, hidden = self.gru(inputs[:, None], state[None])
         state = hidden[0]
         dense = self.combine(parent, state, previous, position, remaining)
+        return self._with_repeat_codes(dense, previous_codes), state
+
+    def _with_repeat_codes(self, dense: torch.Tensor, previous_codes: torch.Tensor | None) -> torch.Tensor:
+        """The context: `dense`, then the previous row's repeat codes as floats (-1: first row)."""
         if not self.repeat:
-            return dense, state
+            return dense
         if previous_codes is None:
-            last = dense.new_full((len(parent), len(self.repeat)), -1.0)
+            last = dense.new_full((*dense.shape[:-1], len(self.repeat)), -1.0)
         else:
-            last = previous_codes[:, list(self.repeat)].to(dense.dtype)
-        return torch.cat([dense, last], -1), state
+            last = previous_codes[..., list(self.repeat)].to(dense.dtype)
+        return torch.cat([dense, last], -1)
 
 
 def ordinal_codes(plans: list[ColumnPlan]) -> dict[int, np.ndarray]:

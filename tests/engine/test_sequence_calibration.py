@@ -19,7 +19,7 @@ import torch
 
 from synth_dagster.domain import GeneratorConfig
 from synth_dagster.engine import TrainedGenerator, train_generator
-from synth_dagster.engine.model import ModelShape, StepTables, TabularARGN
+from synth_dagster.engine.model import ModelShape, TabularARGN
 from synth_dagster.engine.sequence import SequenceGenerator, ordinal_codes, repeat_sub_columns
 from synth_dagster.engine.training import ColumnOrders, calibrate_output_biases
 
@@ -138,18 +138,16 @@ def test_the_previous_code_gets_the_gate_in_training_and_generation_alike() -> N
         with_gate = model(codes, orders.canonical_masks(), [3], context)[0]
         without = model(codes, orders.canonical_masks(), [3], torch.cat([dense, -torch.ones(3, 1)], 1))[0]
     lift = with_gate - without
-    assert lift[0, 2] > 1.0 and lift[2, 5] > 1.0  # the gate: 5 + a learned term, 0 at start
+    assert lift[0, 2] > 1.0 and lift[2, 5] > 1.0  # the gate: bias 5 + hidden . weight (0 here)
     lifted = torch.zeros_like(lift, dtype=torch.bool)
     lifted[0, 2] = lifted[2, 5] = True
     assert torch.all(lift[~lifted] == 0)  # other codes and the first row are left alone
     assert model(codes[:0], orders.canonical_masks(), [0], context[:0])[1].shape == (0, 4)
 
     # the generation path (first sub-column drawn first: no prefix) gives the same logits
-    tables = model.step_tables([0, 1])
-    first: StepTables = tables[0]
     stepped = model.step_logits(
         0,
-        first,
+        model.step_tables([0, 1])[0],
         torch.zeros(3, 0, dtype=torch.long),
         model.context_term(context),
         None,
