@@ -25,7 +25,8 @@ minimum and maximum of each figure: the DCR share of one run moves by +-0.02 wit
 moves with the split by more than with the seeds.
 
 Career realism, which the accuracy metrics do not see, is printed too (see `career_realism`): the
-share of new seasons with the team of the season before, and how a player's level persists.
+share of new seasons with the team of the season before, how a player's level persists, and the
+share of seasons whose empty values go against their year and league (`off_era_share`).
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ from synth_dagster.engine import TrainedGenerator, train_generator
 SEED = 1
 KEY = "id"
 STYLE_COLUMNS = ("ab", "hr", "sb", "so", "sh")  # stats whose level persists over a career
+ERA_COLUMNS = ("cs", "ibb", "sf", "gidp")  # stats recorded only in some years and leagues
 REFERENCE_LINE = (
     "reference engine: 174 s | overall 0.795 (uni 0.909, bi 0.800, tri 0.622, coherence 0.848) "
     "| holdout 0.864 | DCR 0.525"
@@ -135,6 +137,24 @@ def career_realism(batting: pd.DataFrame) -> dict[str, float]:
     return {"team kept": kept} | lags
 
 
+def recorded_share(batting: pd.DataFrame) -> dict[str, pd.Series]:
+    """Per era column: the share of real seasons with a value, by (year, league)."""
+    return {c: batting[c].notna().groupby([batting["year"], batting["lg"]]).mean() for c in ERA_COLUMNS}
+
+
+def off_era_share(batting: pd.DataFrame, recorded: dict[str, pd.Series]) -> float:
+    """Share of seasons empty in an era column that most real seasons of their (year, league)
+    have, or filled where most have it empty, in at least one of the ERA_COLUMNS. Seasons of a
+    (year, league) that no real season has are not counted against."""
+    cells = pd.MultiIndex.from_arrays([batting["year"], batting["lg"]])
+    off = np.zeros(len(batting), dtype=bool)
+    for column, share in recorded.items():
+        expected = share.reindex(cells).to_numpy(dtype=float)
+        known = ~np.isnan(expected)
+        off |= known & (batting[column].notna().to_numpy() != (expected >= 0.5))
+    return float(off.mean())
+
+
 def verdict(column: str, value: float | None) -> str:
     if column not in TARGETS:
         return "-"
@@ -173,7 +193,8 @@ def scores(
     acc, dist, overall4 = assess(syn, trn, hol)
     assert acc.coherence is not None and dist.dcr_share is not None
     figures = {"overall u/b/t/c": overall4, "coherence": acc.coherence, "DCR share": dist.dcr_share}
-    return figures | career_realism(syn[1])
+    recorded = recorded_share(pd.concat([trn[1], hol[1]]))
+    return figures | career_realism(syn[1]) | {"off-era empty": off_era_share(syn[1], recorded)}
 
 
 def repeat(train_seeds: int, gen_seeds: int, split_seeds: int = 1) -> None:
@@ -184,7 +205,9 @@ def repeat(train_seeds: int, gen_seeds: int, split_seeds: int = 1) -> None:
     for split_seed, train_seed in itertools.product(range(1, split_seeds + 1), range(1, train_seeds + 1)):
         trn, hol = split(players, batting, split_seed)
         if train_seed == 1:
+            off_era = off_era_share(hol[1], recorded_share(pd.concat([trn[1], hol[1]])))
             real = ", ".join(f"{k} {v:.3f}" for k, v in career_realism(hol[1]).items())
+            real += f", off-era empty {off_era:.3f}"
             print(f"split seed {split_seed}, holdout players: {real}", flush=True)
         with tempfile.TemporaryDirectory(prefix="bench-seq-") as tmp:
             workspace = Path(tmp) / "generator"
@@ -334,6 +357,11 @@ def main() -> None:
         + " | ".join(
             f"{name} {r['team kept']:.1%}, {r['lag-1']:.2f}, {r['lag-6']:.2f}" for name, r in realism.items()
         )
+    )
+    recorded = recorded_share(pd.concat([trn_batting, hol_batting]))
+    print(
+        f"seasons empty or filled against their (year, league) in {'/'.join(ERA_COLUMNS)}: synthetic "
+        f"{off_era_share(syn_batting, recorded):.1%}, holdout {off_era_share(hol_batting, recorded):.1%}"
     )
     fk = syn_batting[KEY].dropna()
     print(
