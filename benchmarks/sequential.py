@@ -188,12 +188,13 @@ def scores(
     syn: tuple[pd.DataFrame, pd.DataFrame],
     trn: tuple[pd.DataFrame, pd.DataFrame],
     hol: tuple[pd.DataFrame, pd.DataFrame],
+    recorded: dict[str, pd.Series],
 ) -> dict[str, float]:
-    """overall u/b/t/c, coherence, DCR share and career realism of synthetic (players, batting)."""
+    """overall u/b/t/c, coherence, DCR share and career realism of synthetic (players, batting);
+    `recorded` is `recorded_share` of all real seasons."""
     acc, dist, overall4 = assess(syn, trn, hol)
     assert acc.coherence is not None and dist.dcr_share is not None
     figures = {"overall u/b/t/c": overall4, "coherence": acc.coherence, "DCR share": dist.dcr_share}
-    recorded = recorded_share(pd.concat([trn[1], hol[1]]))
     return figures | career_realism(syn[1]) | {"off-era empty": off_era_share(syn[1], recorded)}
 
 
@@ -201,11 +202,12 @@ def repeat(train_seeds: int, gen_seeds: int, split_seeds: int = 1) -> None:
     """The benchmark over split seeds 1..split_seeds x training seeds 1..train_seeds x generation
     seeds 1..gen_seeds."""
     players, batting = load()
+    recorded = recorded_share(batting)  # every real season: the same for every split
     runs: list[dict[str, float]] = []
     for split_seed, train_seed in itertools.product(range(1, split_seeds + 1), range(1, train_seeds + 1)):
         trn, hol = split(players, batting, split_seed)
         if train_seed == 1:
-            off_era = off_era_share(hol[1], recorded_share(pd.concat([trn[1], hol[1]])))
+            off_era = off_era_share(hol[1], recorded)
             real = ", ".join(f"{k} {v:.3f}" for k, v in career_realism(hol[1]).items())
             real += f", off-era empty {off_era:.3f}"
             print(f"split seed {split_seed}, holdout players: {real}", flush=True)
@@ -222,7 +224,9 @@ def repeat(train_seeds: int, gen_seeds: int, split_seeds: int = 1) -> None:
                         "tables": [{"name": "players", "configuration": {"sample_size": len(trn[0])}}],
                     }
                 )
-                figures = {"train s": train_s} | scores((frames["players"], frames["batting"]), trn, hol)
+                figures = {"train s": train_s} | scores(
+                    (frames["players"], frames["batting"]), trn, hol, recorded
+                )
                 runs.append(figures)
                 line = ", ".join(f"{k} {fmt(v, 1 if k == 'train s' else 3)}" for k, v in figures.items())
                 where = f"split seed {split_seed}, " if split_seeds > 1 else ""
@@ -358,7 +362,7 @@ def main() -> None:
             f"{name} {r['team kept']:.1%}, {r['lag-1']:.2f}, {r['lag-6']:.2f}" for name, r in realism.items()
         )
     )
-    recorded = recorded_share(pd.concat([trn_batting, hol_batting]))
+    recorded = recorded_share(batting)
     print(
         f"seasons empty or filled against their (year, league) in {'/'.join(ERA_COLUMNS)}: synthetic "
         f"{off_era_share(syn_batting, recorded):.1%}, holdout {off_era_share(hol_batting, recorded):.1%}"
