@@ -25,6 +25,7 @@ from synth_dagster.domain.enums import (
     RareCategoryReplacementMethod,
 )
 from synth_dagster.domain.errors import ConfigError, raise_if_problems
+from synth_dagster.domain.names import check_name
 
 try:  # owned by the QA engineer; fall back to plain dicts until it exists
     from synth_dagster.domain.metrics import ModelMetrics as _ModelMetrics
@@ -223,6 +224,11 @@ class SourceColumnConfig(DomainModel):
     name: str = Field(min_length=1, max_length=256)
     model_encoding_type: ModelEncodingType = ModelEncodingType.AUTO
 
+    @field_validator("name", mode="after")
+    @classmethod
+    def _printable_name(cls, value: str) -> str:
+        return check_name(value, "column name")
+
     @field_validator("model_encoding_type", mode="before")
     @classmethod
     def _none_is_auto(cls, value: Any) -> Any:
@@ -279,6 +285,11 @@ class SourceTableConfig(FrameFieldsMixin, DomainModel):
     # the reference schema; never use it for data about people.
     is_lookup: bool = False
     columns: list[SourceColumnConfig] | None = None
+
+    @field_validator("name", mode="after")
+    @classmethod
+    def _printable_name(cls, value: str) -> str:
+        return check_name(value, "table name")
 
     @field_validator("data", mode="before")
     @classmethod

@@ -226,20 +226,42 @@ class TableTransforms:
     def to_dict(self) -> dict[str, Any]:
         return {
             "combos": [c.columns for c in self.combos],
+            # Parquet reads strings back as pandas' string dtype; the combinations keep the frame's
+            "combo_dtypes": [
+                {col: str(dtype) for col, dtype in c.combos.dtypes.items()}
+                for c in self.combos
+                if c.combos is not None
+            ],
             "inequalities": [vars(i).copy() for i in self.inequalities],
         }
 
     def save(self, directory: Path) -> None:
+        # Parquet, never a pickle: a workspace may come from an imported ZIP, and unpickling runs code
         for k, combo in enumerate(self.combos):
             assert combo.combos is not None
-            combo.combos.to_pickle(directory / f"combinations_{k}.pkl")
+            try:
+                combo.combos.to_parquet(directory / f"combinations_{k}.parquet", index=False)
+            except Exception as exc:  # pyarrow raises several types for values it cannot store
+                raise EngineInputError(
+                    f"the FixedCombinations columns {combo.columns} cannot be stored ({exc}); give each "
+                    "of them values of one type, e.g. df[column] = df[column].astype(str)"
+                ) from exc
 
     @classmethod
     def load(cls, data: dict[str, Any], directory: Path) -> TableTransforms:
-        combos = [
-            FixedCombinations(columns, pd.read_pickle(directory / f"combinations_{k}.pkl"))
-            for k, columns in enumerate(data["combos"])
-        ]
+        combos = []
+        for k, columns in enumerate(data["combos"]):
+            path = directory / f"combinations_{k}.parquet"
+            if not path.exists():
+                raise EngineInputError(
+                    f"the FixedCombinations constraint on {columns} was saved by an older version as a "
+                    "pickle, which is never loaded (it could run code); train the generator again"
+                )
+            values = pd.read_parquet(path)
+            for column, dtype in (data.get("combo_dtypes") or [{}] * (k + 1))[k].items():
+                if str(values[column].dtype) != dtype:
+                    values[column] = values[column].astype(dtype)
+            combos.append(FixedCombinations(columns, values))
         return cls(combos, [Inequality(**i) for i in data["inequalities"]])
 
 

@@ -59,6 +59,8 @@ from synth_dagster.engine.parents import (
 from synth_dagster.engine.progress import EngineProgress, ProgressCallback, StopCheck, never_stop, no_progress
 from synth_dagster.engine.relations import Relations, prepare_relations
 from synth_dagster.engine.sequence import GAP_SUFFIX, LAST_SUFFIX, SequenceGenerator, seed_rows
+from synth_dagster.engine.workspace import matcher_dir
+from synth_dagster.engine.workspace import table_dir as table_dir_of
 
 MANIFEST = "generator.json"
 
@@ -403,7 +405,7 @@ def _train_table(
     context_fk = table.context_foreign_key
     children = relations.context_children.get(name, [])
     keys = {table.primary_key: analyze_key(frame[table.primary_key])} if table.primary_key else {}
-    table_dir = staging / "tables" / name
+    table_dir = table_dir_of(staging, name)
     lookups = _lookup_tables(config)
     for fk in table.foreign_keys or []:
         if not fk.is_context and fk.referenced_table in lookups:
@@ -432,7 +434,7 @@ def _train_table(
             _lookup_key_labels(table, frame, trained, lookups),
             parent_values,
         )
-        previous_dir = Path(warm_start) / "tables" / name if warm_start else None
+        previous_dir = table_dir_of(warm_start, name) if warm_start else None
         previous = (
             FlatGenerator.load(previous_dir)
             if previous_dir is not None
@@ -649,7 +651,7 @@ def _train_matchers(
             ),
             should_stop=should_stop,
         )
-        matcher.save(staging / "tables" / table.name / f"fk-{fk.column}")
+        matcher.save(matcher_dir(staging, table.name, fk.column))
 
 
 class TrainedGenerator:
@@ -673,7 +675,7 @@ class TrainedGenerator:
     def roles(self, name: str) -> dict[str, Any]:
         self._check_name(name)
         if name not in self._roles:
-            roles = json.loads((self.workspace / "tables" / name / "keys.json").read_text())
+            roles = json.loads((table_dir_of(self.workspace, name) / "keys.json").read_text())
             # workspaces of single-table engine versions hold columns and keys only
             for key, default in (("kind", "flat"), ("context", None), ("non_context", []), ("children", [])):
                 roles.setdefault(key, default)
@@ -683,12 +685,29 @@ class TrainedGenerator:
     def model(self, name: str) -> FlatGenerator | SequenceGenerator:
         self._check_name(name)
         if name not in self._models:
-            directory = self.workspace / "tables" / name
+            directory = table_dir_of(self.workspace, name)
             if self.roles(name)["kind"] == "sequence":
                 self._models[name] = SequenceGenerator.load(directory)
             else:
                 self._models[name] = FlatGenerator.load(directory)
         return self._models[name]
+
+    def check_table(self, name: str) -> None:
+        """Load everything generation reads of a table (see `workspace.check_workspace`)."""
+        roles = self.roles(name)
+        if roles["kind"] not in ("flat", "sequence", "lookup") or not isinstance(roles["columns"], list):
+            raise EngineInputError(f"table {name!r}: its key roles are not those of a trained table")
+        self.model(name)  # weights and column plans
+        if roles["kind"] == "lookup":
+            directory = table_dir_of(self.workspace, name)
+            rows = pd.read_parquet(directory / LOOKUP_ROWS)
+            codes = np.load(directory / LOOKUP_CODES, allow_pickle=False)
+            if len(rows) != len(codes) or codes.shape[1] != len(_cards(self.table(name))):
+                raise EngineInputError(f"lookup table {name!r}: its rows and codes do not match")
+        for link in roles["non_context"]:
+            directory = matcher_dir(self.workspace, name, link["column"])
+            if directory.exists():
+                KeyMatcher.load(directory)
 
     def table(self, name: str) -> FlatGenerator:
         """The row model of a table (for a sequence table: the model of its rows)."""
@@ -972,14 +991,14 @@ class TrainedGenerator:
     def _lookup_rows(
         self, name: str, tc: SyntheticTableConfiguration, seed: pd.DataFrame | None
     ) -> tuple[pd.DataFrame, np.ndarray]:
-        directory = self.workspace / "tables" / name
+        directory = table_dir_of(self.workspace, name)
         frame = pd.read_parquet(directory / LOOKUP_ROWS)
         if seed is not None or (tc.sample_size is not None and tc.sample_size != len(frame)):
             raise EngineInputError(
                 f"table {name!r} is a lookup table, kept as it is ({len(frame)} rows): it takes no seed "
                 "and no sample_size other than its own row count"
             )
-        return frame, np.load(directory / LOOKUP_CODES)
+        return frame, np.load(directory / LOOKUP_CODES, allow_pickle=False)
 
     def _assign_foreign_keys(
         self,
@@ -1015,7 +1034,7 @@ class TrainedGenerator:
             if given is not None:
                 keep_given = given.isin(parent.keys).to_numpy()
                 present = present & ~keep_given
-            directory = self.workspace / "tables" / name / f"fk-{column}"
+            directory = matcher_dir(self.workspace, name, column)
             if present.any():
                 if len(parent.keys) == 0:
                     raise EngineInputError(

@@ -14,12 +14,14 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import dagster as dg
 import fsspec
 import pandas as pd
 from pydantic import Field
 
+from synth_dagster.domain.names import path_component
 from synth_dagster.integration.connectors import table_metadata
 
 __all__ = ["ParquetIOManager"]
@@ -56,7 +58,7 @@ class ParquetIOManager(dg.ConfigurableIOManager):
                     f"{len(keys)} partitions. Use a backfill policy of single-partition runs."
                 )
             parts.append(keys[0])
-        return parts
+        return [path_component(p, "asset key or partition key part") for p in parts]
 
     # ------------------------------------------------------------ store
 
@@ -75,7 +77,7 @@ class ParquetIOManager(dg.ConfigurableIOManager):
         if isinstance(obj, Mapping) and all(isinstance(v, pd.DataFrame) for v in obj.values()):
             meta: dict[str, Any] = {}
             for table, frame in obj.items():
-                path = posixpath.join(stem, f"{table}.parquet")
+                path = posixpath.join(stem, f"{path_component(table, 'table name')}.parquet")
                 _write_atomic(fs, path, frame)
                 meta[f"{table}/row_count"] = dg.MetadataValue.int(len(frame))
                 meta[f"{table}/path"] = dg.MetadataValue.path(_display(fs, path))
@@ -96,7 +98,7 @@ class ParquetIOManager(dg.ConfigurableIOManager):
             return _read(fs, stem + ".parquet")
         if fs.isdir(stem):
             files = sorted(p for p in fs.ls(stem, detail=False) if p.endswith(".parquet"))
-            return {posixpath.basename(p)[: -len(".parquet")]: _read(fs, p) for p in files}
+            return {unquote(posixpath.basename(p)[: -len(".parquet")]): _read(fs, p) for p in files}
         what = context.asset_key.to_user_string() if context.has_asset_key else "the input"
         raise FileNotFoundError(
             f"ParquetIOManager: no stored value for {what} at {_display(fs, stem)}.parquet; "

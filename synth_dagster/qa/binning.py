@@ -3,8 +3,12 @@
 - numeric and datetime columns: 10 quantile bins fitted on training ∪ holdout. Edges are the
   deciles (linear interpolation); duplicate edges collapse, so heavily tied columns get fewer bins.
   Bins are right-closed: bin 0 is (-inf, q10], bin k is (q_k, q_k+1], the last is (q90, +inf).
-- categorical columns: the 10 most frequent training values (ties broken by value), one "other"
-  bin for everything else.
+- categorical columns: the 10 most frequent training values held by at least PROTECTED_COUNT
+  training records (ties broken by value), one "other" bin for everything else. Reports show bin
+  labels, so a value of fewer records (an ID, a rare name) never appears in one.
+- labels of numeric and datetime bins show their edges rounded (3 significant digits; datetimes to
+  the day or hour), so an edge that happens to be one record's exact value is not
+  printed as such.
 - every column: one N/A bin, always last.
 """
 
@@ -19,6 +23,8 @@ from synth_dagster.qa._prepare import ColumnKind, category_values, numeric_value
 
 N_BINS = 10
 N_TOP_CATEGORIES = 10
+# As the engine's value protection: a category held by fewer training records is never a label.
+PROTECTED_COUNT = 5
 OTHER_LABEL = "(other)"
 NA_LABEL = "(n/a)"
 
@@ -67,6 +73,7 @@ class ColumnBins:
 def fit_column(name: str, kind: ColumnKind, training: pd.Series, holdout: pd.Series | None) -> ColumnBins:
     if kind == "categorical":
         counts = pd.Series(category_values(training)).dropna().value_counts()
+        counts = counts[counts >= PROTECTED_COUNT]
         ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
         top = tuple(str(v) for v, _ in ranked[:N_TOP_CATEGORIES])
         return ColumnBins(name, kind, None, top, (*top, OTHER_LABEL, NA_LABEL))
@@ -86,21 +93,36 @@ def fit_column(name: str, kind: ColumnKind, training: pd.Series, holdout: pd.Ser
     return ColumnBins(name, kind, edges, None, labels)
 
 
-def _fmt(value: float, kind: ColumnKind) -> str:
+def _edge(value: float, kind: ColumnKind, significant: int = 3) -> str:
+    """A bin edge for a label, rounded so that it is not one record's exact value."""
     if kind == "datetime":
         ts = pd.Timestamp(int(value))
-        return ts.strftime("%Y-%m-%d") if ts == ts.normalize() else ts.strftime("%Y-%m-%d %H:%M")
-    return f"{value:.4g}"
+        if ts == ts.normalize():
+            return ts.strftime("%Y-%m-%d")
+        return ts.round("h" if significant <= 3 else "min").strftime("%Y-%m-%d %H:%M")
+    if value == 0 or not np.isfinite(value):
+        return f"{value:g}"
+    digits = significant - 1 - int(np.floor(np.log10(abs(value))))
+    rounded = round(value, digits)
+    return f"{rounded:,.{max(digits, 0)}f}" if abs(rounded) < 1e15 else f"{rounded:.3g}"
 
 
 def _interval_labels(bounds: list[float], kind: ColumnKind) -> list[str]:
-    # bounds = [min, e1, ..., ek, max]; k inner edges give k + 1 bins.
-    labels = [f"≤ {_fmt(bounds[1], kind)}"] if len(bounds) > 2 else [f"{_fmt(bounds[0], kind)}"]
-    for lo, hi in zip(bounds[1:-2], bounds[2:-1], strict=True):
-        labels.append(f"({_fmt(lo, kind)}, {_fmt(hi, kind)}]")
-    if len(bounds) > 2:
-        labels.append(f"> {_fmt(bounds[-2], kind)}")
+    """Labels of the bins between `bounds`: as coarse as possible while no two labels are equal."""
+    for significant in (3, 4, 5, 6):
+        labels = _labels_at(bounds, kind, significant)
+        if len(set(labels)) == len(labels):
+            return labels
     return labels
+
+
+def _labels_at(bounds: list[float], kind: ColumnKind, significant: int) -> list[str]:
+    # bounds = [min, e1, ..., ek, max]; k inner edges give k + 1 bins.
+    edge = [_edge(v, kind, significant) for v in bounds]
+    if len(bounds) <= 2:
+        return [edge[0]]
+    inner = [f"({lo}, {hi}]" for lo, hi in zip(edge[1:-2], edge[2:-1], strict=True)]
+    return [f"≤ {edge[1]}", *inner, f"> {edge[-2]}"]
 
 
 @dataclass(frozen=True)

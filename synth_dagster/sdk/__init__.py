@@ -4,7 +4,14 @@ from synth_dagster.domain import ConfigError
 from synth_dagster.engine.errors import EngineInputError
 from synth_dagster.sdk.client import SynthClient
 from synth_dagster.sdk.connectors import Connector
-from synth_dagster.sdk.errors import JobFailedError, JobStateError, NotFoundError, SynthClientError
+from synth_dagster.sdk.errors import (
+    InvalidFileError,
+    JobFailedError,
+    JobStateError,
+    MissingFileError,
+    NotFoundError,
+    SynthClientError,
+)
 from synth_dagster.sdk.records import Generator, SyntheticDataset, TableView
 
 __all__ = [
@@ -12,8 +19,10 @@ __all__ = [
     "Connector",
     "EngineInputError",
     "Generator",
+    "InvalidFileError",
     "JobFailedError",
     "JobStateError",
+    "MissingFileError",
     "NotFoundError",
     "SynthClient",
     "SynthClientError",

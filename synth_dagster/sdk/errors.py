@@ -17,3 +17,11 @@ class JobStateError(SynthClientError):
 
 class JobFailedError(SynthClientError):
     """A training or generation job ended with status FAILED; `logs()` has the details."""
+
+
+class InvalidFileError(JobStateError, ValueError):
+    """A file handed to the client (an exported generator, a table) is malformed, too large or altered."""
+
+
+class MissingFileError(NotFoundError, FileNotFoundError):
+    """No file at the path or URL handed to the client."""

@@ -17,13 +17,13 @@ import signal
 import socket
 import tempfile
 import threading
-import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from synth_dagster.domain import JobProgress, ProgressStatus
+from synth_dagster.domain.names import path_component
 from synth_dagster.sdk.store import Store
 
 log = logging.getLogger(__name__)
@@ -54,8 +54,8 @@ def scratch_dir(job_id: str) -> Path:
 
 
 def table_file(name: str) -> str:
-    """A file-name-safe form of a table name (table names may contain '/' or other odd characters)."""
-    return urllib.parse.quote(name, safe=" -_.,()")
+    """A table name as a file name (table names may contain '/', '..' or other odd characters)."""
+    return path_component(name, f"table name {name!r}")
 
 
 @dataclass(frozen=True)

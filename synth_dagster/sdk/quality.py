@@ -24,6 +24,7 @@ from synth_dagster.domain import (
 )
 from synth_dagster.engine import TrainedGenerator
 from synth_dagster.sdk.frames import parquet_bytes, read_frame
+from synth_dagster.sdk.jobs import table_file
 from synth_dagster.sdk.store import Store
 
 if TYPE_CHECKING:
@@ -252,7 +253,7 @@ def _result(
     if with_report:
         check()
         out_dir.mkdir(parents=True, exist_ok=True)
-        report = f"{name}-{kind}-report.html"
+        report = f"{table_file(name)}-{kind}-report.html"
         write = qa.model_report if kind == "model" else qa.data_report
         write(evaluation, out_dir / report, title=f"{kind.capitalize()} report: {name}")
     return {"metrics": _dump(evaluation.metrics), "report": report}
@@ -304,12 +305,16 @@ def reference_rows(trained: TrainedGenerator, frames: dict[str, pd.DataFrame], o
             elif len(rows):
                 rows = rows.sample(min(len(rows), MAX_REFERENCE_ROWS), random_state=0)
             kept[(name, kind)] = rows
-            (out_dir / f"{name}-{kind}.parquet").write_bytes(parquet_bytes(rows, f"table {name!r}"))
+            (out_dir / f"{table_file(name)}-{kind}.parquet").write_bytes(
+                parquet_bytes(rows, f"table {name!r}")
+            )
 
 
 def load_reference_rows(store: Store, qa_dir: str, name: str) -> tuple[pd.DataFrame, pd.DataFrame] | None:
     try:
-        training, holdout = (read_frame(store, f"{qa_dir}/{name}-{kind}.parquet") for kind in REFERENCE_KINDS)
+        training, holdout = (
+            read_frame(store, f"{qa_dir}/{table_file(name)}-{kind}.parquet") for kind in REFERENCE_KINDS
+        )
     except FileNotFoundError:
         return None
     return training, holdout

@@ -28,6 +28,7 @@ from synth_dagster.domain import (
     SyntheticDatasetConfig,
     SyntheticDatasetDelivery,
 )
+from synth_dagster.domain.names import path_component
 from synth_dagster.sdk import launcher
 from synth_dagster.sdk.errors import JobFailedError, JobStateError, NotFoundError
 from synth_dagster.sdk.frames import read_frame
@@ -46,6 +47,7 @@ from synth_dagster.sdk.jobs import (
     process_alive,
     read_progress,
     read_state,
+    table_file,
     write_state,
 )
 from synth_dagster.sdk.progress import JobDisplay
@@ -593,7 +595,7 @@ class SyntheticDataset(_Record):
                 return frame.to_csv(index=False).encode()
             return frame.to_json(orient="records", date_format="iso").encode()
 
-        base = (self.name or f"synthetic-dataset-{self.id[:8]}").replace("/", "_")
+        base = path_component(self.name or f"synthetic-dataset-{self.id[:8]}", "synthetic dataset name")
         if len(frames) == 1:
             target = _target(file_path, f"{base}.{format}")
             target.write_bytes(encode(next(iter(frames.values()))))
@@ -602,7 +604,7 @@ class SyntheticDataset(_Record):
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
             for name, frame in frames.items():
-                archive.writestr(f"{name}.{format}", encode(frame))
+                archive.writestr(f"{table_file(name)}.{format}", encode(frame))
         target.write_bytes(buffer.getvalue())
         return target
 

@@ -100,7 +100,7 @@ class Store:
         """Write a file atomically; `private` files are readable by their owner only (local disks)."""
         target = self.path(relative)
         if self.is_local:
-            os.makedirs(posixpath.dirname(target), exist_ok=True)
+            self._makedirs(posixpath.dirname(target), private)
             fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=posixpath.dirname(target))
             try:
                 with os.fdopen(fd, "wb") as fh:
@@ -113,6 +113,14 @@ class Store:
                 raise
         else:
             self.fs.pipe_file(target, data)  # one PUT: readers see the old or the new object
+
+    @staticmethod
+    def _makedirs(directory: str, private: bool) -> None:
+        """A folder; a private one (and its parent, e.g. `job/input`) is open to its owner only."""
+        os.makedirs(directory, exist_ok=True)
+        if private:
+            for folder in (posixpath.dirname(directory), directory):
+                os.chmod(folder, 0o700)
 
     def create_exclusive(self, relative: str, data: bytes) -> bool:
         """Create a file only if it does not exist yet; False if another writer got there first.
@@ -199,17 +207,20 @@ class Store:
                         os.unlink(os.path.join(dirpath, name))
 
     # -------------------------------------------------------------- folders
-    def put_dir(self, local: Path, relative: str) -> None:
+    def put_dir(self, local: Path, relative: str, private: bool = False) -> None:
         """Copy a local folder into the store at `relative` (which should be a fresh path).
 
         Local stores: staged copy then one rename, so the folder appears complete or not at all.
         Object stores: file by file; callers publish the folder only after this returns.
+        `private` folders and files (training and holdout rows) are open to their owner only.
         """
         target = self.path(relative)
         if self.is_local:
-            os.makedirs(posixpath.dirname(target), exist_ok=True)
+            self._makedirs(posixpath.dirname(target), private)
             staging = f"{target}.staging-{uuid.uuid4().hex[:8]}"
             shutil.copytree(local, staging)
+            if private:
+                _restrict(staging)
             old = f"{target}.old-{uuid.uuid4().hex[:8]}"
             if os.path.exists(target):
                 os.rename(target, old)
@@ -254,3 +265,13 @@ class Store:
             Path(tempfile.gettempdir()) / "synth_dagster_cache" / uuid.uuid5(uuid.NAMESPACE_URL, self.url).hex
         )
         return base.joinpath(*parts)
+
+
+def _restrict(folder: str) -> None:
+    """Owner-only permissions on a folder tree: 0700 folders, 0600 files."""
+    os.chmod(folder, 0o700)
+    for dirpath, dirnames, filenames in os.walk(folder):
+        for name in dirnames:
+            os.chmod(os.path.join(dirpath, name), 0o700)
+        for name in filenames:
+            os.chmod(os.path.join(dirpath, name), 0o600)

@@ -127,6 +127,7 @@ class _Job:
         status, error, results = ProgressStatus.DONE, None, {}
         scratch = scratch_dir(self.job_id)
         scratch.mkdir(parents=True, exist_ok=True)
+        scratch.chmod(0o700)  # it holds reference rows of the training data before they are published
         try:
             record = self.store.read_json(self.paths.record)
             self.tracker = self.make_tracker(record)
@@ -175,9 +176,9 @@ class _Job:
     def execute(self, record: dict[str, Any], scratch: Path) -> dict[str, Any]:
         raise NotImplementedError
 
-    def publish(self, local: Path, relative: str) -> None:
+    def publish(self, local: Path, relative: str, private: bool = False) -> None:
         if local.exists() and any(local.iterdir()):
-            self.store.put_dir(local, relative)
+            self.store.put_dir(local, relative, private=private)
 
 
 class TrainingJob(_Job):
@@ -253,7 +254,7 @@ class TrainingJob(_Job):
         self.check()
         self.publish(workspace, f"{self.paths.artifacts(self.job_id)}/model")
         self.publish(scratch / "reports", f"{self.paths.artifacts(self.job_id)}/reports")
-        self.publish(scratch / "qa", self.paths.qa(self.job_id))
+        self.publish(scratch / "qa", self.paths.qa(self.job_id), private=True)
         tables = []
         for name, summary in summaries.items():
             report = qa[name]["report"]
@@ -386,7 +387,7 @@ class GenerationJob(_Job):
         with create_connector(cfg) as connector:
             for name, frame in frames.items():
                 if cfg.type.is_storage:
-                    location = f"{delivery.location.rstrip('/')}/{name}.parquet"
+                    location = f"{delivery.location.rstrip('/')}/{table_file(name)}.parquet"
                 else:
                     location = f"{delivery.location}.{name}"
                 rows = connector.write_data(frame, location, if_exists=delivery.if_exists)

@@ -98,7 +98,8 @@ def test_binning_handles_ties_and_missing() -> None:
     assert len(set(bins.edges.tolist())) == len(bins.edges)  # duplicate edges collapsed
     assert (codes[:60] == 0).all() and (codes[60:100] > 0).all()
     assert (codes[100:] == bins.na_code).all() and bins.labels[-1] == "(n/a)"
-    cats = fit_column("c", "categorical", pd.Series(list("abcdefghijkl") * 2 + ["a", None]), None)
+    # every value held by 5 records (value protection keeps values of fewer records out of labels)
+    cats = fit_column("c", "categorical", pd.Series(list("abcdefghijkl") * 5 + ["a", None]), None)
     assert cats.categories == tuple("abcdefghij")  # "a" most frequent, then ties by value
     assert cats.codes(pd.Series(["k", None, "zz"])).tolist() == [10, 11, 10]
 
