@@ -7,7 +7,7 @@ without torch.
 from typing import Any
 
 __version__ = "0.1.0"
-__all__ = ["SynthClient", "__version__"]
+__all__ = ["SynthClient", "SynthDagsterError", "__version__"]
 
 
 def __getattr__(name: str) -> Any:
@@ -15,4 +15,8 @@ def __getattr__(name: str) -> Any:
         from synth_dagster.sdk import SynthClient
 
         return SynthClient
+    if name == "SynthDagsterError":
+        from synth_dagster.domain.errors import SynthDagsterError
+
+        return SynthDagsterError
     raise AttributeError(f"module 'synth_dagster' has no attribute {name!r}")

@@ -38,7 +38,7 @@ from synth_dagster.domain.enums import (
     ModelType,
     RareCategoryReplacementMethod,
 )
-from synth_dagster.domain.errors import ConfigError
+from synth_dagster.domain.errors import ConfigError, SynthDagsterError
 from synth_dagster.domain.progress import (
     ComputeResources,
     JobProgress,
@@ -70,6 +70,7 @@ __all__ = [
     "ColumnMap",
     "ComputeResources",
     "ConfigError",
+    "SynthDagsterError",
     "Constraint",
     "ConstraintConfig",
     "ConstraintType",

@@ -24,7 +24,7 @@ from synth_dagster.domain.enums import (
     ModelType,
     RareCategoryReplacementMethod,
 )
-from synth_dagster.domain.errors import ConfigError, raise_if_problems
+from synth_dagster.domain.errors import ConfigError, raise_if_problems, validation_problems
 from synth_dagster.domain.names import check_name
 
 try:  # owned by the QA engineer; fall back to plain dicts until it exists
@@ -113,11 +113,7 @@ def _quoted(names: Iterable[str]) -> str:
 
 
 def _summarize(exc: ValidationError) -> str:
-    parts = []
-    for err in exc.errors():
-        loc = ".".join(str(p) for p in err["loc"]) or "config"
-        parts.append(f"{loc}: {err['msg'].removeprefix('Value error, ')}")
-    return "; ".join(parts)
+    return "; ".join(validation_problems(exc))
 
 
 # --------------------------------------------------------------------------- models (ModelConfiguration)

@@ -41,6 +41,7 @@ from synth_dagster.domain import (
 )
 from synth_dagster.engine.errors import EngineInputError
 from synth_dagster.engine.flat import FlatGenerator, FlatOptions, GenerationRequest
+from synth_dagster.engine.inputs import check_training_frame
 from synth_dagster.engine.keys import analyze_key, generate_keys
 from synth_dagster.engine.matching import KeyMatcher
 from synth_dagster.engine.parents import (
@@ -326,15 +327,7 @@ def train_generator(
     for table in config.tables:
         if table.name not in frames:
             raise EngineInputError(f"no data was given for table {table.name!r}")
-        frame = frames[table.name]
-        if not isinstance(frame, pd.DataFrame):
-            raise EngineInputError(
-                f"table {table.name!r}: data must be a pandas DataFrame, got {type(frame).__name__}"
-            )
-        if len(frame) == 0:
-            raise EngineInputError(
-                f"table {table.name!r} is empty (0 rows); a generator needs rows to learn from"
-            )
+        check_training_frame(table.name, frames[table.name], table.key_columns)
     cleaned, relations = prepare_relations(config, frames)
     for note in relations.notes:
         on_progress(EngineProgress("PULL_TRAINING_DATA", 1, 1, note))

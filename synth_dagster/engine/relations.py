@@ -105,6 +105,27 @@ def prepare_relations(
     return cleaned, Relations(order, context_parent, children, notes)
 
 
+def check_primary_key(table: SourceTableConfig, frame: pd.DataFrame) -> None:
+    """A table's primary key is a column, never empty, and unique."""
+    name, key = table.name, table.primary_key
+    if not key:
+        return
+    if key not in frame.columns:
+        raise EngineInputError(f"table {name!r}: primary key {key!r} is not a column")
+    pk = frame[key]
+    if pk.isna().any():
+        raise EngineInputError(
+            f"table {name!r}: primary key {key!r} is empty in {int(pk.isna().sum())} rows; every row needs a key"
+        )
+    duplicated = int(pk.duplicated().sum())
+    if duplicated:
+        examples = ", ".join(repr(v) for v in pk[pk.duplicated()].drop_duplicates().head(5).tolist())
+        raise EngineInputError(
+            f"table {name!r}: primary key {key!r} has {duplicated} duplicated values (e.g. {examples}); a "
+            "primary key must be unique: fix the data, or leave primary_key unset if the column is no key"
+        )
+
+
 def _check_keys_present(
     table: SourceTableConfig,
     frame: pd.DataFrame,
@@ -112,24 +133,7 @@ def _check_keys_present(
     frames: Mapping[str, pd.DataFrame],
 ) -> None:
     name = table.name
-    if table.primary_key:
-        if table.primary_key not in frame.columns:
-            raise EngineInputError(f"table {name!r}: primary key {table.primary_key!r} is not a column")
-        pk = frame[table.primary_key]
-        if pk.isna().any():
-            raise EngineInputError(
-                f"table {name!r}: primary key {table.primary_key!r} is empty in {int(pk.isna().sum())} rows; "
-                "every row needs a key"
-            )
-        duplicated = int(pk.duplicated().sum())
-        if duplicated and any(
-            fk.referenced_table == name for t in tables.values() for fk in t.foreign_keys or []
-        ):
-            examples = ", ".join(repr(v) for v in pk[pk.duplicated()].head(5).tolist())
-            raise EngineInputError(
-                f"table {name!r}: primary key {table.primary_key!r} has {duplicated} duplicated values "
-                f"(e.g. {examples}); a referenced primary key must be unique"
-            )
+    check_primary_key(table, frame)
     for fk in table.foreign_keys or []:
         if fk.referenced_table == name:
             raise EngineInputError(

@@ -18,6 +18,7 @@ import pandas as pd
 from synth_dagster.connectors import Connector as _DataConnector
 from synth_dagster.connectors import create_connector
 from synth_dagster.domain.connectors import ConnectorAccessType, ConnectorConfig, ConnectorType
+from synth_dagster.domain.errors import parse
 from synth_dagster.sdk.errors import NotFoundError
 from synth_dagster.sdk.jobs import now
 from synth_dagster.sdk.listing import Filter, page
@@ -59,7 +60,9 @@ def load_connector_config(store: Store, connector_id: str) -> ConnectorConfig:
 
 
 def _as_config(config: ConnectorConfig | dict[str, Any]) -> ConnectorConfig:
-    return config if isinstance(config, ConnectorConfig) else ConnectorConfig.model_validate(config)
+    return (
+        config if isinstance(config, ConnectorConfig) else parse(ConnectorConfig, config, "connector config")
+    )
 
 
 def _save(store: Store, cid: str, config: ConnectorConfig, created_at: str) -> dict[str, Any]:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from synth_dagster.domain.errors import SynthDagsterError
 
-class SynthClientError(RuntimeError):
+
+class SynthClientError(SynthDagsterError, RuntimeError):
     """Base class of the client's own errors."""
 
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import io
 import os
+import re
 from typing import Any
 
 import pandas as pd
@@ -11,19 +14,49 @@ import pandas as pd
 from synth_dagster.engine.errors import EngineInputError
 from synth_dagster.sdk.store import Store
 
+PARQUET_MAGIC = b"PAR1"
+_BASE64 = re.compile(r"[A-Za-z0-9+/=\s]+")
+
+
+def shown(text: str, limit: int = 80) -> str:
+    """User input for an error message: quoted, and cut when long (it may be a whole file's text)."""
+    return repr(text if len(text) <= limit else text[: limit - 3] + "...")
+
+
+def _base64_parquet(text: str) -> pd.DataFrame | None:
+    """A Parquet file given as base64 text (as APIs pass files), or None if `text` is no such thing."""
+    if len(text) < 16 or not _BASE64.fullmatch(text[:4096]):
+        return None
+    try:
+        raw = base64.b64decode("".join(text.split()), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    if not raw.startswith(PARQUET_MAGIC):
+        return None
+    try:
+        return pd.read_parquet(io.BytesIO(raw))
+    except Exception as exc:  # pyarrow raises several types for a broken file
+        raise EngineInputError(f"the base64 text is a Parquet file that cannot be read: {exc}") from None
+
 
 def read_table_file(path: str | os.PathLike[str]) -> pd.DataFrame:
-    """A CSV (optionally gzipped), TSV or Parquet file as a DataFrame."""
+    """A CSV (optionally gzipped), TSV or Parquet file as a DataFrame (or base64-encoded Parquet)."""
     text = str(path)
     lower = text.lower()
     if not os.path.exists(text) and "://" not in text:
-        raise EngineInputError(f"cannot read {text!r}: no such file")
+        decoded = _base64_parquet(text) if isinstance(path, str) else None
+        if decoded is not None:
+            return decoded
+        raise EngineInputError(
+            f"cannot read {shown(text)}: no such file; give a DataFrame, the path of a CSV / Parquet file, "
+            "or a Parquet file as base64 text"
+        )
     if lower.endswith((".parquet", ".pq")):
         return pd.read_parquet(text)
     if lower.endswith((".csv", ".csv.gz", ".tsv", ".tsv.gz")):
         return pd.read_csv(text, sep="\t" if ".tsv" in lower else ",")
     raise EngineInputError(
-        f"cannot read {text!r}: give a DataFrame, or a file ending in .csv, .csv.gz, .tsv or .parquet"
+        f"cannot read {shown(text)}: give a DataFrame, or a file ending in .csv, .csv.gz, .tsv or .parquet"
     )
 
 

@@ -483,13 +483,19 @@ class Generator(_Record):
 
         return export_generator(self, file_path)
 
-    def clone(self, training_status: Literal["new", "continue"] = "new") -> Generator:
+    def clone(
+        self,
+        training_status: Literal["new", "continue"] = "new",
+        data: pd.DataFrame | dict[str, pd.DataFrame] | None = None,
+    ) -> Generator:
         """A copy of this generator: "new" to train from scratch, "continue" to train further.
 
         "continue" copies the trained model and metrics (status CONTINUE); its training resumes from
         the saved weights (and keeps them unless further training improves the validation loss).
+        Rows given as DataFrames are deleted after training: give them again as `data` (a DataFrame
+        for a single table, else {table: DataFrame}); tables read through connectors need none.
         """
-        return self.client.generators._clone(self, training_status)
+        return self.client.generators._clone(self, training_status, data)
 
     def __repr__(self) -> str:
         return f"Generator(id={self.id!r}, name={self.name!r}, training_status={self.training_status.value})"

@@ -10,8 +10,12 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from synth_dagster.domain import GeneratorConfig, ProgressStatus, SyntheticDatasetConfig
+from synth_dagster.domain.errors import parse
 from synth_dagster.engine.errors import EngineInputError
+from synth_dagster.engine.inputs import check_training_frame
+from synth_dagster.engine.relations import check_primary_key
 from synth_dagster.sdk import launcher
+from synth_dagster.sdk.capabilities import refuse_unsupported_generator
 from synth_dagster.sdk.errors import JobStateError, NotFoundError
 from synth_dagster.sdk.frames import as_frame, write_frame
 from synth_dagster.sdk.jobs import (
@@ -23,6 +27,7 @@ from synth_dagster.sdk.jobs import (
     new_state,
     now,
     read_state,
+    table_file,
     write_state,
 )
 from synth_dagster.sdk.listing import Filter, page, parse_statuses
@@ -83,13 +88,16 @@ class Generators:
         cfg = (
             config
             if isinstance(config, GeneratorConfig)
-            else GeneratorConfig.model_validate(_with_frames(config))
+            else parse(GeneratorConfig, _with_frames(config), "generator config")
         )
         if not cfg.tables:
             raise EngineInputError("the generator config has no tables; add at least one table with data")
+        refuse_unsupported_generator(cfg)
         frames: dict[str, pd.DataFrame] = {}
         for table in cfg.tables:
             if table.data is not None:
+                check_training_frame(table.name, table.data, table.key_columns)
+                check_primary_key(table, table.data)
                 frames[table.name] = table.data
             elif not (table.source_connector_id and table.location):
                 raise EngineInputError(
@@ -138,7 +146,53 @@ class Generators:
 
         return import_generator(self.client, file_path)
 
-    def _clone(self, source: Generator, training_status: str) -> Generator:
+    def _clone_inputs(self, source: Generator, data: Any) -> dict[str, pd.DataFrame]:
+        """The frames a clone trains on: for every DataFrame table the source no longer holds (they are
+        deleted after training), one given in `data` (a DataFrame for one such table, or {table: df})."""
+        store = self.client.store
+        held = set(store.list_dir(source.paths.input_dir))
+        needed = [
+            t
+            for t in source.config().tables or []
+            if not t.source_connector_id and f"{table_file(t.name)}.parquet" not in held
+        ]
+        names = [t.name for t in needed]
+        if data is not None and not isinstance(data, dict):
+            if len(names) != 1:
+                raise EngineInputError(
+                    f"clone(data=...): give a dict {{table: DataFrame}} for the tables {names}"
+                )
+            data = {names[0]: data}
+        data = dict(data or {})
+        unknown = sorted(set(data) - set(names))
+        if unknown:
+            raise EngineInputError(
+                f"clone(data=...) names tables {unknown} that need no data (they read from a connector, or "
+                f"the generator still holds their rows); tables that need data: {names}"
+            )
+        missing = [n for n in names if n not in data]
+        if missing:
+            example = (
+                "data=df" if len(names) == 1 else "data={" + ", ".join(f"{n!r}: df" for n in names) + "}"
+            )
+            raise EngineInputError(
+                f"generator {source.id} was trained on DataFrames for tables {missing}, and rows given as "
+                f"DataFrames are not kept after training; pass them again: g.clone(..., {example})"
+            )
+        frames = {}
+        for table in needed:
+            frame = as_frame(data[table.name], f"clone(data=...) for table {table.name!r}")
+            check_training_frame(table.name, frame, table.key_columns)
+            expected = table.column_names
+            if expected is not None and sorted(map(str, frame.columns)) != sorted(expected):
+                raise EngineInputError(
+                    f"clone(data=...): table {table.name!r} has columns {list(frame.columns)}, but the "
+                    f"generator was trained on {expected}; give the same columns"
+                )
+            frames[table.name] = frame
+        return frames
+
+    def _clone(self, source: Generator, training_status: str, data: Any = None) -> Generator:
         mode = str(training_status).lower()
         if mode not in ("new", "continue"):
             raise EngineInputError(f"training_status must be 'new' or 'continue', got {training_status!r}")
@@ -149,8 +203,11 @@ class Generators:
                 f"generator {source.id} is {source.training_status.value}; clone('continue') needs a DONE "
                 "generator (use clone('new') otherwise)"
             )
+        frames = self._clone_inputs(source, data)
         gid = str(uuid.uuid4())
         paths = Paths(TRAINING, gid)
+        for name, frame in frames.items():
+            write_frame(store, paths.input_file(name), frame, f"table {name!r}")
         # DataFrame inputs that the source still holds (it was never trained) come along
         for name in store.list_dir(source.paths.input_dir):
             store.write_bytes(

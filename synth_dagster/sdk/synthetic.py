@@ -5,11 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from synth_dagster.domain import (
+    ConfigError,
     SyntheticDatasetConfig,
     SyntheticProbeConfig,
     validate_synthetic_config,
 )
+from synth_dagster.domain.errors import parse
 from synth_dagster.engine.errors import EngineInputError
+from synth_dagster.sdk.capabilities import refuse_unsupported_synthetic
 from synth_dagster.sdk.frames import as_frame
 from synth_dagster.sdk.records import Generator
 
@@ -85,7 +88,20 @@ def build_config(
     if tables:
         data["tables"] = tables
     if probe:
+        if data.get("compute") is not None:
+            raise ConfigError(
+                "compute: compute resources are not selectable in this version; remove the field"
+            )
         data = {k: v for k, v in data.items() if k in SyntheticProbeConfig.model_fields}
-    cfg = model.model_validate(data)
+    cfg = parse(model, data, "synthetic dataset config" if not probe else "probe config")
+    refuse_unsupported_synthetic(cfg)
+    for table in cfg.tables or []:
+        seed_frame = table.configuration.seed_frame()
+        if seed_frame is not None and seed_frame.columns.duplicated().any():
+            duplicated = sorted({str(c) for c in seed_frame.columns[seed_frame.columns.duplicated()]})
+            raise ConfigError(
+                f"table '{table.name}': the seed has several columns named {duplicated}; give each "
+                "column once"
+            )
     validate_synthetic_config(column_map(generator), cfg)
     return cfg

@@ -32,6 +32,7 @@ from synth_dagster.engine.errors import EngineInputError
 from synth_dagster.engine.workspace import check_workspace
 from synth_dagster.sdk import archive as zipcheck
 from synth_dagster.sdk.errors import InvalidFileError, JobStateError, MissingFileError
+from synth_dagster.sdk.frames import shown
 from synth_dagster.sdk.jobs import TRAINING, Paths, new_state, now, write_state
 from synth_dagster.sdk.records import Generator, _target
 from synth_dagster.sdk.store import Store
@@ -175,8 +176,7 @@ def _fetch(file_path: str | os.PathLike[str], store: Store, local: Path) -> None
 
 def _shown(text: str) -> str:
     """A user-given path or URL for a message: without a query string (tokens), and short."""
-    text = text.split("?")[0]
-    return repr(text if len(text) <= 120 else text[:117] + "...")
+    return shown(text.split("?")[0], 120)
 
 
 def _json(data: bytes, what: str) -> Any:

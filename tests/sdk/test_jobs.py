@@ -187,19 +187,19 @@ def test_wait_false_returns_at_once_and_generation_job(
 
 
 def test_failed_training_keeps_cause(fresh_client: SynthClient, tmp_path: Path) -> None:
-    frame = pd.DataFrame({"a": [1, 2, 3] * 20})
+    frame = pd.DataFrame({"a": ["x", "y", "z"] * 20})
     config = {
         "name": "bad encoding",
         "tables": [
             {
                 "name": "t",
                 "data": frame,
-                "columns": [{"name": "a", "model_encoding_type": "LANGUAGE_TEXT"}],
+                "columns": [{"name": "a", "model_encoding_type": "TABULAR_NUMERIC_BINNED"}],
                 "tabular_model_configuration": FAST,
             }
         ],
     }
-    with pytest.raises(JobFailedError, match="LANGUAGE"):
+    with pytest.raises(JobFailedError, match="non-numeric"):
         fresh_client.train(config=config, progress_bar=False)
     g = next(iter(fresh_client.generators.list()))
     assert g.training_status is ProgressStatus.FAILED
