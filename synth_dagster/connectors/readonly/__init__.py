@@ -36,7 +36,7 @@ def ensure_read_only(sql: str, dialect: str | None = None) -> str:
     """
     text = sql.strip()
     if not text:
-        raise refuse("the statement is empty")
+        raise refuse("the statement is empty; pass one SELECT, SHOW or DESCRIBE")
     read = sqlglot_dialect(dialect)
     check_text(text, read)
     try:

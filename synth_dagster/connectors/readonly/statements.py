@@ -64,6 +64,7 @@ _ALLOWED_TOP: tuple[type[exp.Expression], ...] = tuple(
     if hasattr(exp, name)
 )
 _SHOW_COMMANDS = {"SHOW", "DESC", "DESCRIBE"}
+_INSTEAD = "send a single SELECT, SHOW or DESCRIBE (write_data and delete_data write)"
 
 
 def check_statement(
@@ -77,12 +78,15 @@ def check_statement(
         _check_command(statement, dialect, check_text)
         return
     if not isinstance(statement, _ALLOWED_TOP):
-        raise refuse(f"{statement.key.upper()} statements are not allowed")
+        raise refuse(f"{statement.key.upper()} statements are not allowed; {_INSTEAD}")
     for node in statement.walk():
         if isinstance(node, _FORBIDDEN):
-            raise refuse(f"it contains a {node.key.upper()} statement")
+            raise refuse(f"it contains a {node.key.upper()} statement; {_INSTEAD}")
         if isinstance(node, exp.Select) and (node.args.get("into") or node.args.get("locks")):
-            raise refuse("SELECT ... INTO and SELECT ... FOR UPDATE modify data or take locks")
+            raise refuse(
+                "SELECT ... INTO and SELECT ... FOR UPDATE modify data or take locks; remove the INTO or "
+                "FOR UPDATE clause"
+            )
 
 
 def _check_command(
@@ -97,8 +101,8 @@ def _check_command(
         return
     if name == "EXPLAIN":
         if re.match(r"(?is)^\s*(\(|analy[sz]e\b)", rest):
-            raise refuse("EXPLAIN ANALYZE executes the statement it explains")
+            raise refuse("EXPLAIN ANALYZE executes the statement it explains; use EXPLAIN without ANALYZE")
         inner = re.sub(r"(?is)^\s*(verbose|query\s+plan)\s+", "", rest)
         check_text(inner, dialect)
         return
-    raise refuse(f"{name} statements are not allowed")
+    raise refuse(f"{name} statements are not allowed; {_INSTEAD}")
