@@ -30,7 +30,7 @@ import pyarrow.parquet as pq
 
 from synth_dagster.connectors.base import Connector
 from synth_dagster.connectors.certs import CertificateFiles
-from synth_dagster.connectors.errors import LocationExistsError, LocationNotFoundError
+from synth_dagster.connectors.errors import AccessDeniedError, LocationExistsError, LocationNotFoundError
 from synth_dagster.connectors.frames import (
     ColumnSpec,
     empty_frame,
@@ -41,6 +41,8 @@ from synth_dagster.connectors.frames import (
     specs_of_frame,
 )
 from synth_dagster.connectors.storage.filesystems import Storage, build_filesystem
+from synth_dagster.connectors.storage.sandbox import bounded, open_duckdb, sql_str
+from synth_dagster.connectors.timeouts import Watchdog
 from synth_dagster.domain.connectors import ConnectorConfig, ConnectorType, IfExists
 
 _FORMATS = {
@@ -65,10 +67,6 @@ def file_format(path: str) -> str | None:
         if name.endswith(suffix):
             name = name[: -len(suffix)]
     return _FORMATS.get(posixpath.splitext(name)[1])
-
-
-def _sql_str(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 class StorageConnector(Connector):
@@ -156,20 +154,23 @@ class StorageConnector(Connector):
 
     # -------------------------------------------------------------- DuckDB
 
-    def _duckdb(self) -> duckdb.DuckDBPyConnection:
-        con = duckdb.connect(":memory:")
-        # no extension downloads at run time; UTC so time-zone-aware values come back in UTC
-        con.execute("SET autoinstall_known_extensions = false")
-        con.execute("SET autoload_known_extensions = false")
-        con.execute("SET TimeZone = 'UTC'")
-        if self.storage.protocol:
-            con.register_filesystem(self.storage.fs)
-        elif self._base:
-            con.execute(f"SET file_search_path = {_sql_str(self._base)}")
-        return con
+    def _duckdb(self, threads: int | None = None) -> duckdb.DuckDBPyConnection:
+        return open_duckdb(self.storage, self._base, threads)
+
+    def _watchdog(self, con: duckdb.DuckDBPyConnection, operation: str) -> Watchdog:
+        return Watchdog(self.query_timeout, con.interrupt, lambda: self.timeout_error(operation))
+
+    def _outside(self, exc: duckdb.PermissionException) -> AccessDeniedError:
+        where = (
+            f"{self.storage.protocol}:// URLs of this storage"
+            if self.storage.protocol
+            else f"files below basePath {self._base!r}, named by their full path"
+        )
+        text = self.scrub(str(exc)).split(" - ")[0]
+        return AccessDeniedError(f"{self.label}: query() may only read {where} ({text})")
 
     def _source(self, files: list[str], fmt: str) -> str:
-        paths = "[" + ", ".join(_sql_str(self._url(f)) for f in files) + "]"
+        paths = "[" + ", ".join(sql_str(self._url(f)) for f in files) + "]"
         if fmt == "parquet":
             return f"read_parquet({paths}, union_by_name = true)"
         if fmt in ("csv", "tsv"):
@@ -219,8 +220,9 @@ class StorageConnector(Connector):
         files, fmt = self._files(self._path(location), location)
         con = self._duckdb()
         try:
-            rel = con.sql(f"SELECT * FROM {self._source(files, fmt)} LIMIT 0")
-            schema = rel.to_arrow_table().schema
+            with self._watchdog(con, "read the schema").arm():
+                rel = con.sql(f"SELECT * FROM {self._source(files, fmt)} LIMIT 0")
+                schema = rel.to_arrow_table().schema
             hints = self._hints(files, fmt)
             out = []
             for field, typ in zip(schema, rel.types, strict=True):
@@ -239,20 +241,20 @@ class StorageConnector(Connector):
             sql += " ORDER BY random()"
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
-        con = self._duckdb()
-        if not shuffle:
-            # one thread streams row group by row group; more threads read ahead and hold more memory
-            con.execute("SET threads = 1")
+        # one thread streams row group by row group; more threads read ahead and hold more memory
+        con = self._duckdb(threads=None if shuffle else 1)
+        watchdog = self._watchdog(con, "read data")
         try:
-            relation = con.sql(sql)
-            types = [str(t) for t in relation.types]
-            # small Arrow batches from DuckDB (large ones double its buffers), joined into chunks
-            reader = relation.to_arrow_reader(min(chunk_size, ARROW_BATCH))
+            with watchdog.arm():
+                relation = con.sql(sql)
+                types = [str(t) for t in relation.types]
+                # small Arrow batches from DuckDB (large ones double its buffers), joined into chunks
+                reader = relation.to_arrow_reader(min(chunk_size, ARROW_BATCH))
             specs = [_spec(f, t, hints.get(f.name)) for f, t in zip(reader.schema, types, strict=True)]
             pending: list[pd.DataFrame] = []
             size = 0
             produced = False
-            for batch in reader:
+            for batch in bounded(iter(reader), watchdog):
                 if not batch.num_rows:
                     continue
                 pending.append(frame_from_arrow(batch, specs))
@@ -269,7 +271,10 @@ class StorageConnector(Connector):
     def _query(self, sql: str) -> pd.DataFrame:
         con = self._duckdb()
         try:
-            table = con.sql(sql).to_arrow_table()
+            with self._watchdog(con, "run the query").arm():
+                table = con.sql(sql).to_arrow_table()
+        except duckdb.PermissionException as exc:
+            raise self._outside(exc) from None
         finally:
             con.close()
         return frame_from_arrow(table, [spec_of_arrow_field(f) for f in table.schema])
