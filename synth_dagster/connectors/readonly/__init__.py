@@ -42,6 +42,7 @@ def ensure_read_only(sql: str, dialect: str | None = None) -> str:
     try:
         statements = [s for s in sqlglot.parse(text, read=read) if s is not None]
     except SqlglotError:
+        check_text_calls(text, read)  # a denied call says more than "could not be parsed"
         raise refuse(
             "the statement could not be parsed, so it cannot be verified as read-only; check its syntax "
             "for this database"
