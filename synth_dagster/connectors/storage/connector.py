@@ -12,9 +12,6 @@ Parquet or JSON file in it, writing creates Parquet part files in it.
 
 from __future__ import annotations
 
-import datetime as dt
-import decimal
-import json
 import os
 import posixpath
 import uuid
@@ -25,7 +22,6 @@ from typing import Any
 import duckdb
 import pandas as pd
 import pyarrow as pa
-import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from synth_dagster.connectors.base import Connector
@@ -36,12 +32,12 @@ from synth_dagster.connectors.frames import (
     empty_frame,
     frame_from_arrow,
     iter_frames,
-    python_values,
     spec_of_arrow_field,
     specs_of_frame,
 )
 from synth_dagster.connectors.storage.filesystems import Storage, build_filesystem
 from synth_dagster.connectors.storage.sandbox import bounded, open_duckdb, sql_str
+from synth_dagster.connectors.storage.writers import ParquetSink, write_csv, write_json_lines
 from synth_dagster.connectors.timeouts import Watchdog
 from synth_dagster.domain.connectors import ConnectorConfig, ConnectorType, IfExists
 
@@ -373,19 +369,19 @@ class StorageConnector(Connector):
         fs = self.storage.fs
         if fmt == "parquet":
             with fs.open(path, "wb") as fh:
-                _ParquetSink(fh).write_all(frames)
+                ParquetSink(fh).write_all(frames)
             return
         with fs.open(path, "wb", compression="infer") as fh:
             if fmt in ("csv", "tsv"):
-                _write_csv(fh, frames, "\t" if fmt == "tsv" else ",")
+                write_csv(fh, frames, "\t" if fmt == "tsv" else ",")
             else:
-                _write_json_lines(fh, frames)
+                write_json_lines(fh, frames)
 
     def _write_parts(self, folder: str, frames: Iterator[pd.DataFrame]) -> None:
         fs = self.storage.fs
         fs.makedirs(folder, exist_ok=True)
         run = uuid.uuid4().hex[:8]
-        sink: _ParquetSink | None = None
+        sink: ParquetSink | None = None
         handle = None
         index = 0
         try:
@@ -395,7 +391,7 @@ class StorageConnector(Connector):
                         sink.close()
                         handle.close()  # type: ignore[union-attr]
                     handle = fs.open(self._join(folder, f"part-{run}-{index:05d}.parquet"), "wb")
-                    sink = _ParquetSink(handle, schema=sink.schema if sink else None)
+                    sink = ParquetSink(handle, schema=sink.schema if sink else None)
                     index += 1
                 sink.write(frame)
         finally:
@@ -427,97 +423,3 @@ class _Counter:
         for frame in frames:
             self.rows += len(frame)
             yield frame
-
-
-# ---------------------------------------------------------------- file writers
-
-
-def _arrow_schema(frame: pd.DataFrame) -> pa.Schema:
-    """The Arrow schema for a whole write, from its first frame; wide enough for later frames."""
-    schema = pa.Schema.from_pandas(frame, preserve_index=False)
-    fields = []
-    for field in schema:
-        typ = field.type
-        if pa.types.is_null(typ):
-            typ = pa.string()  # an all-empty first chunk: later chunks will be text at most
-        elif pa.types.is_decimal(typ):
-            typ = pa.decimal128(38, min(max(typ.scale, 0), 18))
-        elif pa.types.is_timestamp(typ) and typ.unit == "ns":
-            typ = pa.timestamp("us", typ.tz)
-        fields.append(pa.field(field.name, typ))
-    return pa.schema(fields, metadata=schema.metadata)
-
-
-def _to_arrow(frame: pd.DataFrame, schema: pa.Schema) -> pa.Table:
-    frame = frame.reset_index(drop=True)
-    frame.columns = [str(c) for c in frame.columns]
-    return pa.Table.from_pandas(frame, schema=schema, preserve_index=False, safe=False)
-
-
-class _ParquetSink:
-    def __init__(self, handle: Any, schema: pa.Schema | None = None) -> None:
-        self._handle = handle
-        self.schema = schema
-        self._writer: pq.ParquetWriter | None = None
-        self.rows = 0
-
-    def write(self, frame: pd.DataFrame) -> None:
-        if self.schema is None:
-            self.schema = _arrow_schema(frame)
-        if self._writer is None:
-            self._writer = pq.ParquetWriter(self._handle, self.schema)
-        self._writer.write_table(_to_arrow(frame, self.schema))
-        self.rows += len(frame)
-
-    def write_all(self, frames: Iterable[pd.DataFrame]) -> None:
-        try:
-            for frame in frames:
-                self.write(frame)
-        finally:
-            self.close()
-
-    def close(self) -> None:
-        if self._writer is not None:
-            self._writer.close()
-            self._writer = None
-
-
-def _write_csv(handle: Any, frames: Iterable[pd.DataFrame], delimiter: str) -> None:
-    writer: pa_csv.CSVWriter | None = None
-    schema: pa.Schema | None = None
-    try:
-        for frame in frames:
-            if schema is None:
-                schema = _arrow_schema(frame)
-                writer = pa_csv.CSVWriter(
-                    handle, schema, write_options=pa_csv.WriteOptions(delimiter=delimiter)
-                )
-            writer.write_table(_to_arrow(frame, schema))  # type: ignore[union-attr]
-    finally:
-        if writer is not None:
-            writer.close()
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, dt.datetime):
-        return value.isoformat(sep=" ", timespec="microseconds")  # one form: DuckDB detects it
-    if isinstance(value, (dt.date, dt.time)):
-        return value.isoformat()
-    if isinstance(value, decimal.Decimal):
-        return float(value)
-    if isinstance(value, bytes):
-        return value.hex()
-    return str(value)
-
-
-def _write_json_lines(handle: Any, frames: Iterable[pd.DataFrame]) -> None:
-    specs = None
-    for frame in frames:
-        specs = specs or specs_of_frame(frame)
-        names = [s.name for s in specs]
-        columns = [python_values(frame.iloc[:, i], spec) for i, spec in enumerate(specs)]
-        lines = (
-            json.dumps(dict(zip(names, row, strict=True)), default=_json_default, ensure_ascii=False)
-            for row in zip(*columns, strict=True)
-        )
-        handle.write(("\n".join(lines) + "\n").encode() if len(frame) else b"")
