@@ -61,6 +61,9 @@ def _mysql(dbapi_connection: Any, seconds: float) -> None:
     cursor = dbapi_connection.cursor()
     try:
         cursor.execute(statement)
+    except Exception as exc:
+        if "1193" not in str(exc):  # servers before MySQL 5.7.8 / MariaDB 10.1 lack the variable:
+            raise  # the socket timeout below is their only bound
     finally:
         cursor.close()
     # the connect timeout also bounded the greeting (pymysql's read_timeout); from now on a read
