@@ -16,6 +16,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 import pandas as pd
@@ -326,6 +327,64 @@ def test_sqlite_is_interrupted_at_the_timeout(tmp_path) -> None:
     assert time.monotonic() - start < 4
     assert int(c.query("SELECT 1 AS a").iloc[0, 0]) == 1
     c.close()
+
+
+def test_drivers_get_the_query_timeout() -> None:
+    """Where no server is here: the connect arguments and session settings each driver gets."""
+    from synth_dagster.connectors.certs import CertificateFiles
+    from synth_dagster.connectors.sql import sessions
+    from synth_dagster.connectors.sql.dialects import FLAVORS, connect_args
+
+    def args(type_: str, **config: Any) -> dict[str, Any]:
+        cfg = ConnectorConfig(type=type_, config={"queryTimeout": 7.5, **config})
+        return connect_args(cfg, FLAVORS[cfg.type], 10, CertificateFiles())
+
+    assert args("MSSQL", host="h")["timeout"] == 8
+    assert args("HIVE", host="h")["configuration"] == {"hive.query.timeout.seconds": "8s"}
+    assert args("DATABRICKS", host="h", httpPath="/p")["session_configuration"] == {"STATEMENT_TIMEOUT": "8"}
+    oracle = SimpleNamespace(call_timeout=0)
+    sessions._oracle(oracle, 7.5)
+    assert oracle.call_timeout == 7500
+
+    class FakeMySQL:
+        def __init__(self, server: str) -> None:
+            self.server, self.statements = server, []
+            self._read_timeout, self._sock = 1, SimpleNamespace(settimeout=lambda t: None)
+
+        def get_server_info(self) -> str:
+            return self.server
+
+        def cursor(self) -> Any:
+            return SimpleNamespace(execute=self.statements.append, close=lambda: None)
+
+    mysql, maria = FakeMySQL("8.0.36"), FakeMySQL("10.11.19-MariaDB")
+    sessions._mysql(mysql, 7.5)
+    sessions._mysql(maria, 7.5)
+    assert mysql.statements == ["SET SESSION max_execution_time = 7500"]
+    assert maria.statements == ["SET SESSION max_statement_time = 7.500"]
+    assert mysql._read_timeout == 7.5 + sessions.SOCKET_GRACE
+
+
+def test_snowflake_sessions_get_the_query_timeout(monkeypatch) -> None:
+    sf = pytest.importorskip("snowflake.connector")
+    seen: dict[str, Any] = {}
+    executed: list[dict[str, Any]] = []
+
+    class Cursor:
+        def execute(self, sql: str, params: Any = None, **kwargs: Any) -> Cursor:
+            executed.append(kwargs)
+            return self
+
+        def fetchall(self) -> list:
+            return [(1,)]
+
+    monkeypatch.setattr(sf, "connect", lambda **kw: seen.update(kw) or SimpleNamespace(cursor=Cursor))
+    c = create_connector(
+        {"type": "SNOWFLAKE", "config": {"account": "a", "username": "u", "queryTimeout": 30}}
+    )
+    c.test_connection()
+    assert seen["session_parameters"] == {"STATEMENT_TIMEOUT_IN_SECONDS": 30}
+    assert executed == [{"timeout": 30}]
 
 
 def test_query_timeout_setting() -> None:
