@@ -34,6 +34,7 @@ from synth_dagster.connectors.errors import (
     LocationExistsError,
     LocationNotFoundError,
     MissingDriverError,
+    QueryTimeoutError,
     ReadOnlyQueryError,
 )
 from synth_dagster.connectors.factory import create_connector
@@ -48,6 +49,7 @@ __all__ = [
     "LocationExistsError",
     "LocationNotFoundError",
     "MissingDriverError",
+    "QueryTimeoutError",
     "ReadOnlyQueryError",
     "create_connector",
     "ensure_read_only",

@@ -21,10 +21,18 @@ from synth_dagster.connectors.errors import (
     ConnectorError,
     ConnectorUnreachableError,
     LocationNotFoundError,
+    QueryTimeoutError,
 )
 from synth_dagster.connectors.frames import DEFAULT_CHUNK_SIZE
 from synth_dagster.connectors.readonly import ensure_read_only
-from synth_dagster.domain.connectors import ConnectorConfig, IfExists
+from synth_dagster.connectors.timeouts import is_timeout_message
+from synth_dagster.domain.connectors import (
+    DEFAULT_QUERY_TIMEOUT,
+    QUERY_TIMEOUT_KEY,
+    ConnectorConfig,
+    IfExists,
+    query_timeout_seconds,
+)
 
 __all__ = ["Connector", "IfExistsLike"]
 
@@ -86,6 +94,18 @@ class Connector(ABC):
     @property
     def timeout(self) -> float:
         return float(self.config.config.get("connectTimeout") or DEFAULT_TIMEOUT)
+
+    @property
+    def query_timeout(self) -> float:
+        """Seconds one statement may run (`config.queryTimeout`); every engine enforces it."""
+        return query_timeout_seconds(self.config.config.get(QUERY_TIMEOUT_KEY))
+
+    def timeout_error(self, operation: str = "run the query") -> QueryTimeoutError:
+        return QueryTimeoutError(
+            f"{self.label}: could not {operation}: the statement ran longer than the query timeout "
+            f"of {self.query_timeout:g}s and was cancelled; make it cheaper (filter, limit) or raise "
+            f"config.queryTimeout (seconds, default {DEFAULT_QUERY_TIMEOUT:g})"
+        )
 
     def __repr__(self) -> str:
         return (
@@ -306,6 +326,9 @@ class Connector(ABC):
             return exc
         message = self._describe(exc)
         kind = type(exc).__name__
+        # before the connection checks: a timed-out statement is no unreachable host
+        if operation != "connect" and is_timeout_message(message):
+            return self.timeout_error(operation)
         if (isinstance(exc, (FileNotFoundError, LookupError)) or kind in _NOT_FOUND_TYPES) and location:
             return LocationNotFoundError(f"{self.label}: location {location!r} not found ({message})")
         if _AUTH.search(message) or isinstance(exc, PermissionError) or kind in _AUTH_TYPES:

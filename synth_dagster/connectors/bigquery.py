@@ -13,6 +13,7 @@ WRITE_EMPTY for "fail", WRITE_TRUNCATE for "replace", WRITE_APPEND for "append")
 
 from __future__ import annotations
 
+import contextlib
 import json
 import uuid
 from collections.abc import Iterable, Iterator
@@ -34,6 +35,7 @@ from synth_dagster.connectors.frames import (
 from synth_dagster.connectors.sql.connector import TMP_PREFIX, frame_from_values
 from synth_dagster.domain.connectors import ConnectorConfig, IfExists
 
+_GRACE = 10.0  # seconds the client waits beyond the job timeout, so BigQuery's own error wins
 _SCOPES = ["https://www.googleapis.com/auth/bigquery", "https://www.googleapis.com/auth/cloud-platform"]
 
 _KINDS = {
@@ -164,6 +166,25 @@ class BigQueryConnector(Connector):
             self._client.close()
         self._client = None
 
+    def _job_config(self, kind: str, **kwargs: Any) -> Any:
+        """A job configuration whose job BigQuery cancels past the query timeout."""
+        bigquery = require(
+            "google.cloud.bigquery",
+            connector_type="BIGQUERY",
+            extra="bigquery",
+            package="google-cloud-bigquery",
+        )
+        return getattr(bigquery, kind)(job_timeout_ms=max(1, int(self.query_timeout * 1000)), **kwargs)
+
+    def _wait(self, job: Any, operation: str, **kwargs: Any) -> Any:
+        """The job's result; past the query timeout (and a grace for the server's own) it is cancelled."""
+        try:
+            return job.result(timeout=self.query_timeout + _GRACE, **kwargs)
+        except TimeoutError:  # concurrent.futures.TimeoutError is TimeoutError since Python 3.11
+            with contextlib.suppress(Exception):
+                job.cancel()
+            raise self.timeout_error(operation) from None
+
     def _test_connection(self) -> None:
         list(self.client.list_datasets(max_results=1, timeout=self.timeout))
 
@@ -224,9 +245,12 @@ class BigQueryConnector(Connector):
         if shuffle:
             dataset, name = self._split(location)
             sql = select_sql(self.project, dataset, name, [s.name for s in specs], limit, shuffle)
-            rows_iter = self.client.query(sql).result(page_size=chunk_size)
+            job = self.client.query(sql, job_config=self._job_config("QueryJobConfig"))
+            rows_iter = self._wait(job, "read data", page_size=chunk_size)
         else:
-            rows_iter = self.client.list_rows(table, max_results=limit, page_size=chunk_size)
+            rows_iter = self.client.list_rows(
+                table, max_results=limit, page_size=chunk_size, timeout=self.query_timeout
+            )
         produced = False
         for page in rows_iter.pages:
             rows = [tuple(row.values()) for row in page]
@@ -248,7 +272,9 @@ class BigQueryConnector(Connector):
             raise ReadOnlyQueryError(
                 f"{self.label}: query() only runs SELECT statements, got {dry.statement_type}"
             )
-        result = self.client.query(sql).result()
+        result = self._wait(
+            self.client.query(sql, job_config=self._job_config("QueryJobConfig")), "run the query"
+        )
         names = [f.name for f in result.schema]
         return frame_from_values([tuple(r.values()) for r in result], names)
 
@@ -271,12 +297,6 @@ class BigQueryConnector(Connector):
     def _write(
         self, data: pd.DataFrame | Iterable[pd.DataFrame], location: str, if_exists: IfExists, chunk_size: int
     ) -> int:
-        bigquery = require(
-            "google.cloud.bigquery",
-            connector_type="BIGQUERY",
-            extra="bigquery",
-            package="google-cloud-bigquery",
-        )
         dataset, name = self._split(location)
         chunks = iter_frames(data, chunk_size)
         first = next(chunks, None)
@@ -303,19 +323,20 @@ class BigQueryConnector(Connector):
         total = 0
         try:
             for i, frame in enumerate(chain([first], chunks)):
-                config = bigquery.LoadJobConfig(
+                config = self._job_config(
+                    "LoadJobConfig",
                     schema=schema,
                     write_disposition="WRITE_TRUNCATE" if i == 0 else "WRITE_APPEND",
                 )
-                self.client.load_table_from_dataframe(frame, tmp, job_config=config).result()
+                self._wait(self.client.load_table_from_dataframe(frame, tmp, job_config=config), "write data")
                 total += len(frame)
             disposition = {
                 IfExists.FAIL: "WRITE_EMPTY",
                 IfExists.REPLACE: "WRITE_TRUNCATE",
                 IfExists.APPEND: "WRITE_APPEND",
             }[if_exists]
-            copy = bigquery.CopyJobConfig(write_disposition=disposition)
-            self.client.copy_table(tmp, target, job_config=copy).result()
+            copy = self._job_config("CopyJobConfig", write_disposition=disposition)
+            self._wait(self.client.copy_table(tmp, target, job_config=copy), "write data")
         finally:
             self.client.delete_table(tmp, not_found_ok=True)
         return total

@@ -14,6 +14,7 @@ __all__ = [
     "LocationExistsError",
     "LocationNotFoundError",
     "MissingDriverError",
+    "QueryTimeoutError",
     "ReadOnlyQueryError",
 ]
 
@@ -39,6 +40,10 @@ class AccessDeniedError(ConnectorError, PermissionError):
 
 class ReadOnlyQueryError(ConnectorError, PermissionError):
     """`query()` was given a statement that could modify data or schema."""
+
+
+class QueryTimeoutError(ConnectorError, TimeoutError):
+    """A statement ran longer than the connector's query timeout (`config.queryTimeout`)."""
 
 
 class ConnectorAuthError(ConnectorError):

@@ -7,6 +7,7 @@ then case-insensitively, because unquoted Snowflake identifiers are stored upper
 
 from __future__ import annotations
 
+import math
 import uuid
 from collections.abc import Iterable, Iterator
 from itertools import chain
@@ -100,6 +101,8 @@ class SnowflakeConnector(Connector):
                 "login_timeout": self.timeout,
                 "network_timeout": max(self.timeout, 60.0),
                 "application": "synth_dagster",
+                # the server cancels every statement past the query timeout
+                "session_parameters": {"STATEMENT_TIMEOUT_IN_SECONDS": self._timeout_seconds},
             }
             if cfg.get("database"):
                 kwargs["database"] = cfg["database"]
@@ -115,9 +118,14 @@ class SnowflakeConnector(Connector):
             finally:
                 self._conn = None
 
+    @property
+    def _timeout_seconds(self) -> int:
+        return max(1, math.ceil(self.query_timeout))
+
     def _execute(self, sql: str, params: Any = None) -> Any:
         cursor = self.connection.cursor()
-        cursor.execute(sql, params)
+        # and the client cancels it too, should the session parameter not apply (e.g. a proxy)
+        cursor.execute(sql, params, timeout=self._timeout_seconds)
         return cursor
 
     def _test_connection(self) -> None:

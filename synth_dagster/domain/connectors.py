@@ -19,10 +19,13 @@ from synth_dagster.domain.enums import DomainEnum
 from synth_dagster.domain.enums import IfExists as IfExists
 
 __all__ = [
+    "DEFAULT_QUERY_TIMEOUT",
+    "QUERY_TIMEOUT_KEY",
     "ConnectorAccessType",
     "ConnectorConfig",
     "ConnectorType",
     "connector_keys",
+    "query_timeout_seconds",
 ]
 
 
@@ -97,6 +100,10 @@ class ConnectorAccessType(DomainEnum):
 # Keys per connector type: (config, secrets, ssl). Keys marked with a comment are ours (not in the
 # reference); everything else mirrors the reference's ConnectorConfig table.
 _TIMEOUT = "connectTimeout"  # ours: seconds to wait for a connection, default 10
+# ours, every type: seconds one statement may run on the database (or in DuckDB), default 600
+QUERY_TIMEOUT_KEY = "queryTimeout"
+DEFAULT_QUERY_TIMEOUT = 600.0
+MAX_QUERY_TIMEOUT = 86_400.0  # a day: every statement stays bounded
 _KEYS: dict[ConnectorType, tuple[set[str], set[str], set[str]]] = {
     ConnectorType.AZURE_STORAGE: (
         {"accountName", "clientId", "tenantId", "endpointUrl", _TIMEOUT},  # endpointUrl: ours (Azurite)
@@ -162,6 +169,9 @@ _KEYS: dict[ConnectorType, tuple[set[str], set[str], set[str]]] = {
     ConnectorType.SQLITE: ({"database", _TIMEOUT}, set(), set()),
 }
 
+for _config_keys, _, _ in _KEYS.values():
+    _config_keys.add(QUERY_TIMEOUT_KEY)
+
 # Required config keys per type (secrets are optional: trust auth, instance roles, ...).
 _REQUIRED: dict[ConnectorType, set[str]] = {
     ConnectorType.POSTGRES: {"host"},
@@ -199,6 +209,27 @@ def _normalise(section: str, values: dict[str, Any], allowed: set[str], type: Co
     return out
 
 
+def query_timeout_seconds(value: Any) -> float:
+    """`config.queryTimeout` as seconds; the default when it is not set."""
+    return DEFAULT_QUERY_TIMEOUT if value in (None, "") else float(value)
+
+
+def _check_query_timeout(type: ConnectorType, value: Any) -> None:
+    if value in (None, ""):
+        return
+    try:
+        seconds = float(value)
+        valid = not isinstance(value, bool) and 0 < seconds <= MAX_QUERY_TIMEOUT
+    except (TypeError, ValueError):
+        valid = False
+    if not valid:
+        raise ValueError(
+            f"{type.value} connector: config.queryTimeout must be a number of seconds above 0 and at "
+            f"most {MAX_QUERY_TIMEOUT:g}, got {value!r}; leave it out for the default of "
+            f"{DEFAULT_QUERY_TIMEOUT:g}"
+        )
+
+
 class ConnectorConfig(BaseModel):
     """A connection to a data source or destination (the reference's ConnectorConfig)."""
 
@@ -234,6 +265,7 @@ class ConnectorConfig(BaseModel):
         port = self.config.get("port")
         if port is not None and not re.fullmatch(r"\d{1,5}", str(port)):
             raise ValueError(f"{self.type.value} connector: config.port must be an integer, got {port!r}")
+        _check_query_timeout(self.type, self.config.get(QUERY_TIMEOUT_KEY))
         if self.type is ConnectorType.ORACLE:
             kind = str(self.config.get("connectionType", "SID")).upper()
             if kind not in ("SID", "SERVICE_NAME"):

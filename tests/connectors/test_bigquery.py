@@ -16,6 +16,7 @@ from synth_dagster.connectors import (
     AccessDeniedError,
     LocationExistsError,
     LocationNotFoundError,
+    QueryTimeoutError,
     ReadOnlyQueryError,
     create_connector,
 )
@@ -36,6 +37,7 @@ class StubClient:
     def __init__(self) -> None:
         self.tables: dict[str, tuple[list, pd.DataFrame]] = {}
         self.queries: list[str] = []
+        self.job_configs: list = []
 
     def _get(self, ref):
         ref = getattr(ref, "ref", ref)
@@ -61,13 +63,14 @@ class StubClient:
             part = frame.iloc[start : start + size]
             yield [SimpleNamespace(values=lambda r=r: tuple(r)) for r in part.itertuples(index=False)]
 
-    def list_rows(self, table, max_results=None, page_size=None):
+    def list_rows(self, table, max_results=None, page_size=None, timeout=None):
         frame = self.tables[self._get(table)][1]
         frame = frame.head(max_results) if max_results is not None else frame
         return SimpleNamespace(pages=self._pages(frame, page_size))
 
     def query(self, sql, job_config=None):
         self.queries.append(sql)
+        self.job_configs.append(job_config)
         if job_config is not None and job_config.dry_run:
             kind = "SELECT" if sql.lstrip().upper().startswith(("SELECT", "WITH")) else "SCRIPT"
             return SimpleNamespace(statement_type=kind)
@@ -79,7 +82,7 @@ class StubClient:
         class Result(list):
             pass
 
-        def result(page_size=None):
+        def result(page_size=None, timeout=None):
             rows = Result(SimpleNamespace(values=lambda r=r: tuple(r)) for r in frame.itertuples(index=False))
             rows.pages = self._pages(frame, page_size)
             rows.schema = [SimpleNamespace(name=c) for c in frame.columns]
@@ -94,7 +97,8 @@ class StubClient:
         else:
             old = self.tables[ref][1]
             self.tables[ref] = (schema, pd.concat([old, frame], ignore_index=True))
-        return SimpleNamespace(result=lambda: None)
+        self.job_configs.append(job_config)
+        return SimpleNamespace(result=lambda timeout=None: None)
 
     def copy_table(self, source, target, job_config=None):
         schema, frame = self.tables[source]
@@ -104,7 +108,8 @@ class StubClient:
         if target in self.tables and mode == "WRITE_APPEND":
             frame = pd.concat([self.tables[target][1], frame], ignore_index=True)
         self.tables[target] = (schema, frame)
-        return SimpleNamespace(result=lambda: None)
+        self.job_configs.append(job_config)
+        return SimpleNamespace(result=lambda timeout=None: None)
 
     def delete_table(self, ref, not_found_ok=False, timeout=None):
         ref = getattr(ref, "ref", ref)
@@ -162,6 +167,35 @@ def test_query_checks_statement_type_with_a_dry_run() -> None:
     protected, _ = _connector("READ_PROTECTED")
     with pytest.raises(AccessDeniedError):
         protected.query("SELECT 1")
+
+
+def test_every_job_carries_the_query_timeout() -> None:
+    config = ConnectorConfig(
+        type="BIGQUERY", access_type="WRITE_DATA", config={"projectId": "proj", "queryTimeout": 7}
+    )
+    stub = StubClient()
+    c = BigQueryConnector(config, client=stub)
+    c.write_data(id_frame(3), "ds.t")
+    c.read_data("ds.t", shuffle=True)
+    c.query("SELECT 1 AS n")
+    jobs = [j for j in stub.job_configs if j is not None and not getattr(j, "dry_run", False)]
+    assert len(jobs) == 4  # load, copy, shuffled read, query
+    assert {int(j.job_timeout_ms) for j in jobs} == {7000}
+
+
+def test_a_job_past_the_timeout_is_cancelled_with_the_package_error() -> None:
+    c, stub = _connector("READ_DATA")
+    cancelled = []
+
+    def slow_result(timeout=None, **_kwargs):
+        raise TimeoutError  # what google's futures raise once `timeout` passes
+
+    stub.query = lambda sql, job_config=None: SimpleNamespace(
+        statement_type="SELECT", result=slow_result, cancel=lambda: cancelled.append(True)
+    )
+    with pytest.raises(QueryTimeoutError, match="query timeout of 600s.*config.queryTimeout"):
+        c.query("SELECT 1 AS n")
+    assert cancelled == [True]
 
 
 def test_service_account_key_builds_a_client() -> None:

@@ -17,6 +17,7 @@ from synth_dagster.connectors import (
     ConnectorUnreachableError,
     LocationNotFoundError,
     MissingDriverError,
+    ReadOnlyQueryError,
     create_connector,
 )
 from synth_dagster.domain.connectors import ConnectorConfig
@@ -177,12 +178,17 @@ def test_short_connect_timeout_does_not_cut_long_queries() -> None:
     c = create_connector(
         {"type": "MARIADB", "access_type": "READ_DATA", "config": {**MARIA, "connectTimeout": 1}}
     )
-    assert int(c.query("SELECT SLEEP(2) AS s").iloc[0, 0]) == 0
+    # SLEEP is refused by query()'s guard now; the connection layer below it is what is checked
+    with c._errors("run the query"):
+        assert int(c._query("SELECT SLEEP(2) AS s").iloc[0, 0]) == 0
 
 
 @pytest.mark.skipif(not reachable("127.0.0.1", 5432), reason="no PostgreSQL on 127.0.0.1:5432")
 def test_postgres_runs_query_in_a_read_only_transaction() -> None:
-    """Side effects the parser cannot see (here nextval) are stopped by the database itself."""
+    """Side effects the guard misses are stopped by the database itself.
+
+    The guard refuses nextval now, so `_query` (the layer under it) is called directly.
+    """
     import sqlalchemy as sa
 
     from synth_dagster.connectors import ConnectorError
@@ -193,8 +199,10 @@ def test_postgres_runs_query_in_a_read_only_transaction() -> None:
         conn.exec_driver_sql(f"CREATE SEQUENCE {seq}")
     try:
         c = create_connector({"type": "POSTGRES", "access_type": "READ_DATA", "config": PG})
-        with pytest.raises(ConnectorError, match="read-only transaction"):
+        with pytest.raises(ReadOnlyQueryError, match="nextval"):
             c.query(f"SELECT nextval('{seq}')")
+        with pytest.raises(ConnectorError, match="read-only transaction"), c._errors("run the query"):
+            c._query(f"SELECT nextval('{seq}')")
         with engine.connect() as conn:
             assert conn.exec_driver_sql(f"SELECT last_value, is_called FROM {seq}").one() == (1, False)
     finally:

@@ -43,6 +43,7 @@ from synth_dagster.connectors.sql.dialects import (
     connect_args,
     spec_of_reflected,
 )
+from synth_dagster.connectors.sql.sessions import install_query_timeout
 from synth_dagster.domain.connectors import ConnectorConfig, ConnectorType, IfExists
 
 TMP_PREFIX = "_sdtmp_"
@@ -91,8 +92,7 @@ class SqlConnector(Connector):
                 kwargs["poolclass"] = StaticPool  # one shared in-memory database
                 kwargs["connect_args"]["check_same_thread"] = False
             self._engine = sa.create_engine(url, **kwargs)
-            if flavor.dialect_name in ("mysql", "mariadb"):
-                sa.event.listen(self._engine, "connect", _lift_read_timeout)
+            install_query_timeout(self._engine, flavor, self.query_timeout)
         return self._engine
 
     def close(self) -> None:
@@ -454,15 +454,6 @@ class SqlConnector(Connector):
                     conn.exec_driver_sql("PRAGMA query_only = OFF")
                     conn.commit()
         return frame_from_values(rows, names)
-
-
-def _lift_read_timeout(dbapi_connection: Any, _record: Any) -> None:
-    # the connect timeout also bounded the greeting; queries may take as long as they need
-    try:
-        dbapi_connection._read_timeout = None
-        dbapi_connection._sock.settimeout(None)
-    except AttributeError:
-        pass
 
 
 def _join(frames: list[pd.DataFrame]) -> pd.DataFrame:

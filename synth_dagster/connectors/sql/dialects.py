@@ -6,6 +6,7 @@ ever rendered with `hide_password=True`.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,7 +15,12 @@ from sqlalchemy.engine import URL
 
 from synth_dagster.connectors.certs import CertificateFiles
 from synth_dagster.connectors.frames import ColumnSpec
-from synth_dagster.domain.connectors import ConnectorConfig, ConnectorType
+from synth_dagster.domain.connectors import (
+    QUERY_TIMEOUT_KEY,
+    ConnectorConfig,
+    ConnectorType,
+    query_timeout_seconds,
+)
 
 # Marker for time-zone-aware timestamps on databases without a time-zone type: values are stored as
 # naive UTC and the column carries this comment (MySQL, MariaDB) or declared type (SQLite).
@@ -233,10 +239,12 @@ def build_url(config: ConnectorConfig, flavor: Flavor) -> URL:
 def connect_args(
     config: ConnectorConfig, flavor: Flavor, timeout: float, certs: CertificateFiles
 ) -> dict[str, Any]:
-    """Driver keyword arguments: the connect timeout and SSL settings."""
+    """Driver keyword arguments: the connect timeout, SSL settings and, where the driver takes it
+    at connect time, the query timeout (others get it per connection, see sql/sessions.py)."""
     cfg, ssl = config.config, config.ssl_values()
     t = config.type
     seconds = max(1, int(round(timeout)))
+    query_seconds = max(1, math.ceil(query_timeout_seconds(cfg.get(QUERY_TIMEOUT_KEY))))
     if t in (ConnectorType.POSTGRES, ConnectorType.REDSHIFT):
         args: dict[str, Any] = {"connect_timeout": seconds}
         if cfg.get("sslEnabled"):
@@ -251,10 +259,11 @@ def connect_args(
         return args
     if t in (ConnectorType.MYSQL, ConnectorType.MARIADB):
         # pymysql waits for the server greeting with read_timeout, not connect_timeout; the
-        # engine lifts read_timeout again once connected (see SqlConnector.engine)
+        # connection raises it to the query timeout once connected (see sql/sessions.py)
         return {"connect_timeout": seconds, "read_timeout": seconds}
     if t is ConnectorType.MSSQL:
-        return {"login_timeout": seconds}
+        # pymssql's `timeout` bounds every statement; it raises "Adaptive Server connection timed out"
+        return {"login_timeout": seconds, "timeout": query_seconds}
     if t is ConnectorType.ORACLE:
         return {"tcp_connect_timeout": float(seconds)}
     if t is ConnectorType.SQLITE:
@@ -265,7 +274,14 @@ def connect_args(
                 "DATABRICKS connector: service-principal (clientId/clientSecret) authentication is not "
                 "supported yet; use secrets.accessToken"
             )
-        return {"_socket_timeout": seconds}
+        # Databricks SQL cancels statements running longer than STATEMENT_TIMEOUT (seconds)
+        return {
+            "_socket_timeout": seconds,
+            "session_configuration": {"STATEMENT_TIMEOUT": str(query_seconds)},
+        }
+    if t is ConnectorType.HIVE:
+        # HiveServer2 (2.3+) cancels queries running longer than hive.query.timeout.seconds
+        return {"configuration": {"hive.query.timeout.seconds": f"{query_seconds}s"}}
     return {}
 
 

@@ -12,9 +12,6 @@ Parquet or JSON file in it, writing creates Parquet part files in it.
 
 from __future__ import annotations
 
-import datetime as dt
-import decimal
-import json
 import os
 import posixpath
 import uuid
@@ -25,22 +22,23 @@ from typing import Any
 import duckdb
 import pandas as pd
 import pyarrow as pa
-import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from synth_dagster.connectors.base import Connector
 from synth_dagster.connectors.certs import CertificateFiles
-from synth_dagster.connectors.errors import LocationExistsError, LocationNotFoundError
+from synth_dagster.connectors.errors import AccessDeniedError, LocationExistsError, LocationNotFoundError
 from synth_dagster.connectors.frames import (
     ColumnSpec,
     empty_frame,
     frame_from_arrow,
     iter_frames,
-    python_values,
     spec_of_arrow_field,
     specs_of_frame,
 )
 from synth_dagster.connectors.storage.filesystems import Storage, build_filesystem
+from synth_dagster.connectors.storage.sandbox import bounded, open_duckdb, sql_str
+from synth_dagster.connectors.storage.writers import ParquetSink, write_csv, write_json_lines
+from synth_dagster.connectors.timeouts import Watchdog
 from synth_dagster.domain.connectors import ConnectorConfig, ConnectorType, IfExists
 
 _FORMATS = {
@@ -65,10 +63,6 @@ def file_format(path: str) -> str | None:
         if name.endswith(suffix):
             name = name[: -len(suffix)]
     return _FORMATS.get(posixpath.splitext(name)[1])
-
-
-def _sql_str(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 class StorageConnector(Connector):
@@ -156,20 +150,23 @@ class StorageConnector(Connector):
 
     # -------------------------------------------------------------- DuckDB
 
-    def _duckdb(self) -> duckdb.DuckDBPyConnection:
-        con = duckdb.connect(":memory:")
-        # no extension downloads at run time; UTC so time-zone-aware values come back in UTC
-        con.execute("SET autoinstall_known_extensions = false")
-        con.execute("SET autoload_known_extensions = false")
-        con.execute("SET TimeZone = 'UTC'")
-        if self.storage.protocol:
-            con.register_filesystem(self.storage.fs)
-        elif self._base:
-            con.execute(f"SET file_search_path = {_sql_str(self._base)}")
-        return con
+    def _duckdb(self, threads: int | None = None) -> duckdb.DuckDBPyConnection:
+        return open_duckdb(self.storage, self._base, threads)
+
+    def _watchdog(self, con: duckdb.DuckDBPyConnection, operation: str) -> Watchdog:
+        return Watchdog(self.query_timeout, con.interrupt, lambda: self.timeout_error(operation))
+
+    def _outside(self, exc: duckdb.PermissionException) -> AccessDeniedError:
+        where = (
+            f"{self.storage.protocol}:// URLs of this storage"
+            if self.storage.protocol
+            else f"files below basePath {self._base!r}, named by their full path"
+        )
+        text = self.scrub(str(exc)).split(" - ")[0]
+        return AccessDeniedError(f"{self.label}: query() may only read {where} ({text})")
 
     def _source(self, files: list[str], fmt: str) -> str:
-        paths = "[" + ", ".join(_sql_str(self._url(f)) for f in files) + "]"
+        paths = "[" + ", ".join(sql_str(self._url(f)) for f in files) + "]"
         if fmt == "parquet":
             return f"read_parquet({paths}, union_by_name = true)"
         if fmt in ("csv", "tsv"):
@@ -219,8 +216,9 @@ class StorageConnector(Connector):
         files, fmt = self._files(self._path(location), location)
         con = self._duckdb()
         try:
-            rel = con.sql(f"SELECT * FROM {self._source(files, fmt)} LIMIT 0")
-            schema = rel.to_arrow_table().schema
+            with self._watchdog(con, "read the schema").arm():
+                rel = con.sql(f"SELECT * FROM {self._source(files, fmt)} LIMIT 0")
+                schema = rel.to_arrow_table().schema
             hints = self._hints(files, fmt)
             out = []
             for field, typ in zip(schema, rel.types, strict=True):
@@ -239,20 +237,20 @@ class StorageConnector(Connector):
             sql += " ORDER BY random()"
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
-        con = self._duckdb()
-        if not shuffle:
-            # one thread streams row group by row group; more threads read ahead and hold more memory
-            con.execute("SET threads = 1")
+        # one thread streams row group by row group; more threads read ahead and hold more memory
+        con = self._duckdb(threads=None if shuffle else 1)
+        watchdog = self._watchdog(con, "read data")
         try:
-            relation = con.sql(sql)
-            types = [str(t) for t in relation.types]
-            # small Arrow batches from DuckDB (large ones double its buffers), joined into chunks
-            reader = relation.to_arrow_reader(min(chunk_size, ARROW_BATCH))
+            with watchdog.arm():
+                relation = con.sql(sql)
+                types = [str(t) for t in relation.types]
+                # small Arrow batches from DuckDB (large ones double its buffers), joined into chunks
+                reader = relation.to_arrow_reader(min(chunk_size, ARROW_BATCH))
             specs = [_spec(f, t, hints.get(f.name)) for f, t in zip(reader.schema, types, strict=True)]
             pending: list[pd.DataFrame] = []
             size = 0
             produced = False
-            for batch in reader:
+            for batch in bounded(iter(reader), watchdog):
                 if not batch.num_rows:
                     continue
                 pending.append(frame_from_arrow(batch, specs))
@@ -269,7 +267,10 @@ class StorageConnector(Connector):
     def _query(self, sql: str) -> pd.DataFrame:
         con = self._duckdb()
         try:
-            table = con.sql(sql).to_arrow_table()
+            with self._watchdog(con, "run the query").arm():
+                table = con.sql(sql).to_arrow_table()
+        except duckdb.PermissionException as exc:
+            raise self._outside(exc) from None
         finally:
             con.close()
         return frame_from_arrow(table, [spec_of_arrow_field(f) for f in table.schema])
@@ -368,19 +369,19 @@ class StorageConnector(Connector):
         fs = self.storage.fs
         if fmt == "parquet":
             with fs.open(path, "wb") as fh:
-                _ParquetSink(fh).write_all(frames)
+                ParquetSink(fh).write_all(frames)
             return
         with fs.open(path, "wb", compression="infer") as fh:
             if fmt in ("csv", "tsv"):
-                _write_csv(fh, frames, "\t" if fmt == "tsv" else ",")
+                write_csv(fh, frames, "\t" if fmt == "tsv" else ",")
             else:
-                _write_json_lines(fh, frames)
+                write_json_lines(fh, frames)
 
     def _write_parts(self, folder: str, frames: Iterator[pd.DataFrame]) -> None:
         fs = self.storage.fs
         fs.makedirs(folder, exist_ok=True)
         run = uuid.uuid4().hex[:8]
-        sink: _ParquetSink | None = None
+        sink: ParquetSink | None = None
         handle = None
         index = 0
         try:
@@ -390,7 +391,7 @@ class StorageConnector(Connector):
                         sink.close()
                         handle.close()  # type: ignore[union-attr]
                     handle = fs.open(self._join(folder, f"part-{run}-{index:05d}.parquet"), "wb")
-                    sink = _ParquetSink(handle, schema=sink.schema if sink else None)
+                    sink = ParquetSink(handle, schema=sink.schema if sink else None)
                     index += 1
                 sink.write(frame)
         finally:
@@ -422,97 +423,3 @@ class _Counter:
         for frame in frames:
             self.rows += len(frame)
             yield frame
-
-
-# ---------------------------------------------------------------- file writers
-
-
-def _arrow_schema(frame: pd.DataFrame) -> pa.Schema:
-    """The Arrow schema for a whole write, from its first frame; wide enough for later frames."""
-    schema = pa.Schema.from_pandas(frame, preserve_index=False)
-    fields = []
-    for field in schema:
-        typ = field.type
-        if pa.types.is_null(typ):
-            typ = pa.string()  # an all-empty first chunk: later chunks will be text at most
-        elif pa.types.is_decimal(typ):
-            typ = pa.decimal128(38, min(max(typ.scale, 0), 18))
-        elif pa.types.is_timestamp(typ) and typ.unit == "ns":
-            typ = pa.timestamp("us", typ.tz)
-        fields.append(pa.field(field.name, typ))
-    return pa.schema(fields, metadata=schema.metadata)
-
-
-def _to_arrow(frame: pd.DataFrame, schema: pa.Schema) -> pa.Table:
-    frame = frame.reset_index(drop=True)
-    frame.columns = [str(c) for c in frame.columns]
-    return pa.Table.from_pandas(frame, schema=schema, preserve_index=False, safe=False)
-
-
-class _ParquetSink:
-    def __init__(self, handle: Any, schema: pa.Schema | None = None) -> None:
-        self._handle = handle
-        self.schema = schema
-        self._writer: pq.ParquetWriter | None = None
-        self.rows = 0
-
-    def write(self, frame: pd.DataFrame) -> None:
-        if self.schema is None:
-            self.schema = _arrow_schema(frame)
-        if self._writer is None:
-            self._writer = pq.ParquetWriter(self._handle, self.schema)
-        self._writer.write_table(_to_arrow(frame, self.schema))
-        self.rows += len(frame)
-
-    def write_all(self, frames: Iterable[pd.DataFrame]) -> None:
-        try:
-            for frame in frames:
-                self.write(frame)
-        finally:
-            self.close()
-
-    def close(self) -> None:
-        if self._writer is not None:
-            self._writer.close()
-            self._writer = None
-
-
-def _write_csv(handle: Any, frames: Iterable[pd.DataFrame], delimiter: str) -> None:
-    writer: pa_csv.CSVWriter | None = None
-    schema: pa.Schema | None = None
-    try:
-        for frame in frames:
-            if schema is None:
-                schema = _arrow_schema(frame)
-                writer = pa_csv.CSVWriter(
-                    handle, schema, write_options=pa_csv.WriteOptions(delimiter=delimiter)
-                )
-            writer.write_table(_to_arrow(frame, schema))  # type: ignore[union-attr]
-    finally:
-        if writer is not None:
-            writer.close()
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, dt.datetime):
-        return value.isoformat(sep=" ", timespec="microseconds")  # one form: DuckDB detects it
-    if isinstance(value, (dt.date, dt.time)):
-        return value.isoformat()
-    if isinstance(value, decimal.Decimal):
-        return float(value)
-    if isinstance(value, bytes):
-        return value.hex()
-    return str(value)
-
-
-def _write_json_lines(handle: Any, frames: Iterable[pd.DataFrame]) -> None:
-    specs = None
-    for frame in frames:
-        specs = specs or specs_of_frame(frame)
-        names = [s.name for s in specs]
-        columns = [python_values(frame.iloc[:, i], spec) for i, spec in enumerate(specs)]
-        lines = (
-            json.dumps(dict(zip(names, row, strict=True)), default=_json_default, ensure_ascii=False)
-            for row in zip(*columns, strict=True)
-        )
-        handle.write(("\n".join(lines) + "\n").encode() if len(frame) else b"")
