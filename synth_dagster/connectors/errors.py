@@ -6,6 +6,8 @@ values before it is raised, so it is safe to log and to show in the Dagster UI.
 
 from __future__ import annotations
 
+from synth_dagster.domain.errors import SynthDagsterError
+
 __all__ = [
     "AccessDeniedError",
     "ConnectorAuthError",
@@ -19,7 +21,7 @@ __all__ = [
 ]
 
 
-class ConnectorError(RuntimeError):
+class ConnectorError(SynthDagsterError, RuntimeError):
     """Base class of every connector failure."""
 
 

@@ -22,6 +22,7 @@ def people(n: int = 400, seed: int = 3) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "customer_id": [f"CUST-{i:05d}-{rng.integers(1000, 9999)}" for i in range(n)],
+            "ticket": [f"TK{v}" for v in rng.choice(10**8, n, replace=False)],  # unique, but no key
             "age": rng.integers(18, 90, n),
             "city": cities,
             "zip": np.where(cities == "Vienna", "1010", np.where(cities == "Graz", "8010", "4020")),

@@ -3,7 +3,8 @@
 Every case ends in one of the package's own errors (`SynthDagsterError`) whose message names what is
 wrong and says how to fix it, or in a documented success. Cases cover configs, degenerate data,
 tampered and hostile ZIPs, names and synthetic configs; hostile SQL on the real servers is in
-`test_hostile_sql.py` beside this file.
+tests/connectors/test_query_hostile.py (74 cases per server, with checks
+on the servers that nothing happened); a sample of it runs here through the client.
 """
 
 from __future__ import annotations
@@ -522,3 +523,53 @@ def test_clone_with_the_rows_again_trains_on(ctx: Ctx, people_df: pd.DataFrame) 
         assert ctx.client.store.exists(clone.paths.input_file("people"))
     finally:
         clone.delete()
+
+
+# ---------------------------------------------------------------- hostile SQL through the client
+# (the full corpus, with server-side checks that nothing happened, is tests/connectors/test_query_hostile.py)
+
+SERVERS = {
+    "postgres": ("POSTGRES", {"host": "127.0.0.1", "port": 5432, "username": "postgres", "database": "test"}),
+    "mariadb": ("MARIADB", {"host": "127.0.0.1", "port": 3306, "username": "root"}),
+}
+HOSTILE_SQL = [
+    ("exec-comment", "SELECT 1 AS a /*! INTO OUTFILE '/tmp/sd-corpus-x' */", r"executable comment.*remove"),
+    ("mariadb-comment", "SELECT 1 AS a /*M! INTO DUMPFILE '/tmp/sd-corpus-y' */", r"executable comment"),
+    ("into-outfile", "SELECT 1 AS a INTO OUTFILE '/tmp/sd-corpus-z'", r"INTO OUTFILE"),
+    ("stacked", "SELECT 1; DROP TABLE t", r"one statement|exactly one"),
+    ("delete", "DELETE FROM t", r"DELETE"),
+    ("terminate", "SELECT pg_terminate_backend(1)", r"pg_terminate_backend"),
+    ("lo-export", "SELECT lo_export(1, '/tmp/sd-corpus-w')", r"lo_export"),
+    ("query-to-xml", "SELECT query_to_xml('DELETE FROM t', true, true, '')", r"query_to_xml"),
+    ("read-file", "SELECT pg_read_file('/etc/hostname')", r"pg_read_file"),
+    ("sleep", "SELECT SLEEP(62)", r"sleep"),
+    ("pg-sleep", "SELECT pg_sleep(62)", r"pg_sleep"),
+    ("load-file", "SELECT LOAD_FILE('/etc/hostname')", r"load_file"),
+]
+
+
+def _reachable(port: int) -> bool:
+    import socket
+
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.mark.parametrize("server", sorted(SERVERS))
+@pytest.mark.parametrize(("case", "sql", "match"), HOSTILE_SQL, ids=[c[0] for c in HOSTILE_SQL])
+def test_hostile_sql_gets_the_packages_error(
+    server: str, case: str, sql: str, match: str, tmp_path: Path
+) -> None:
+    kind, config = SERVERS[server]
+    if not _reachable(config["port"]):
+        pytest.skip(f"no {server} server on 127.0.0.1:{config['port']}")
+    client = SynthClient(tmp_path / "store", quiet=True)
+    connector = client.connect(
+        {"type": kind, "access_type": "READ_DATA", "config": {**config, "queryTimeout": 2}}
+    )
+    with pytest.raises(SynthDagsterError) as caught:
+        connector.query(sql)
+    assert re.search(match, str(caught.value), flags=re.S | re.I), str(caught.value)
