@@ -1,22 +1,29 @@
 """synth_dagster: privacy-safe synthetic data as Dagster assets.
 
-`SynthClient` is imported lazily so that `synth_dagster.qa` and `synth_dagster.domain` load
-without torch.
+`SynthClient` and `SyntheticDataComponent` are imported lazily so that `synth_dagster.qa` and
+`synth_dagster.domain` load without torch or Dagster.
 """
 
+from importlib import import_module
 from typing import Any
 
 __version__ = "0.1.0"
-__all__ = ["SynthClient", "SynthDagsterError", "__version__"]
+__all__ = ["SynthClient", "SynthDagsterError", "SyntheticDataComponent", "__version__"]
+
+# public name -> module that defines it, imported on first access
+_LAZY = {
+    "SynthClient": "synth_dagster.sdk",
+    "SynthDagsterError": "synth_dagster.domain.errors",
+    "SyntheticDataComponent": "synth_dagster.integration.components",
+}
 
 
 def __getattr__(name: str) -> Any:
-    if name == "SynthClient":
-        from synth_dagster.sdk import SynthClient
-
-        return SynthClient
-    if name == "SynthDagsterError":
-        from synth_dagster.domain.errors import SynthDagsterError
-
-        return SynthDagsterError
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'synth_dagster' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    # `dg` finds components through dir() of the registry module, so the lazy names must show
+    return sorted({*globals(), *_LAZY})
