@@ -10,7 +10,7 @@
     )
     defs = dg.Definitions(assets=[flights_raw, *flights], resources={"synth": SynthResource()})
 
-See docs/dagster.md.
+The same declaration in YAML for the `dg` CLI: `SyntheticDataComponent`. See docs/dagster.md.
 """
 
 from synth_dagster.integration.assets import (
@@ -20,6 +20,7 @@ from synth_dagster.integration.assets import (
     synthetic_dataset_assets,
 )
 from synth_dagster.integration.checks import ACCURACY_CHECK, DCR_CHECK, IMS_CHECK
+from synth_dagster.integration.components import SyntheticDataComponent
 from synth_dagster.integration.connectors import ConnectorIOManager, ConnectorResource
 from synth_dagster.integration.declaration import (
     ConnectorDestination,
@@ -62,6 +63,7 @@ __all__ = [
     "SynthResource",
     "SynthTranslator",
     "SyntheticData",
+    "SyntheticDataComponent",
     "TrainRunConfig",
     "build_regeneration_schedule",
     "build_source_sensor",

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import dagster as dg
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from synth_dagster.domain.errors import ConfigError, validation_problems
 from synth_dagster.integration.assets import SynthAssets, build_synthetic_data_assets
@@ -61,7 +61,7 @@ def _asset_key(value: AssetKeyText) -> dg.AssetKey:
 # ---------------------------------------------------------------- attribute models
 
 
-class SourceTableModel(dg.Model):
+class SourceTableModel(dg.Resolvable, dg.Model):
     """One source table: `asset` (an upstream asset) or `connector` + `location`."""
 
     name: str = Field(description="Table name inside the generator.")
@@ -90,7 +90,7 @@ class SourceTableModel(dg.Model):
         )
 
 
-class QualityChecksModel(dg.Model):
+class QualityChecksModel(dg.Resolvable, dg.Model):
     """Asset checks on the generator; a null threshold leaves that check out."""
 
     min_accuracy: float | None = 0.5
@@ -105,7 +105,7 @@ class QualityChecksModel(dg.Model):
         return QualityChecks(**self.model_dump())
 
 
-class DestinationModel(dg.Model):
+class DestinationModel(dg.Resolvable, dg.Model):
     """Deliver the synthetic tables to a connector instead of an IO manager."""
 
     connector: str = Field(description="Resource key of a ConnectorResource with WRITE_DATA access.")
@@ -116,48 +116,50 @@ class DestinationModel(dg.Model):
         return ConnectorDestination(self.connector, self.location, self.if_exists)
 
 
-class RowCountWatch(dg.Model):
-    """Rows at a connector location."""
-
-    kind: Literal["connector_row_count"]
-    connector: str
-    location: str
-    sql: str | None = None
-
-    def to_watch(self, declaration: SyntheticData) -> SourceWatch:
-        return ConnectorRowCount(self.connector, self.location, self.sql)
+WatchKind = Literal["connector_row_count", "connector_max_value", "file_modified", "assets_materialized"]
+# the fields each kind needs, and the ones it may take besides `kind`
+_WATCH_FIELDS: dict[str, tuple[set[str], set[str]]] = {
+    "connector_row_count": ({"connector", "location"}, {"connector", "location", "sql"}),
+    "connector_max_value": ({"connector", "location", "column"}, {"connector", "location", "column", "sql"}),
+    "file_modified": ({"path"}, {"path"}),
+    "assets_materialized": (set(), {"assets"}),
+}
 
 
-class MaxValueWatch(dg.Model):
-    """The maximum of a column (e.g. `updated_at`) at a connector location."""
+class WatchModel(dg.Resolvable, dg.Model):
+    """What the sensor reads; `kind` says which fields apply (one flat model, so that templates
+    resolve in every field and an error names the field that is missing or out of place)."""
 
-    kind: Literal["connector_max_value"]
-    connector: str
-    location: str
-    column: str
-    sql: str | None = None
+    kind: WatchKind = Field(description=", ".join(_WATCH_FIELDS))
+    connector: str | None = Field(None, description="ConnectorResource key (connector_* kinds).")
+    location: str | None = Field(None, description="Table or file at the connector (connector_* kinds).")
+    column: str | None = Field(None, description="Column whose maximum is watched (connector_max_value).")
+    sql: str | None = Field(None, description="Statement returning one value (connector_* kinds).")
+    path: str | None = Field(None, description="File or folder, local or fsspec URL (file_modified).")
+    assets: list[AssetKeyText] | None = Field(
+        None, description="Asset keys (assets_materialized; default: the tables' upstream assets)."
+    )
 
-    def to_watch(self, declaration: SyntheticData) -> SourceWatch:
-        return ConnectorMaxValue(self.connector, self.location, self.column, self.sql)
-
-
-class FileWatch(dg.Model):
-    """Modification time and size of a file or folder (local path or fsspec URL)."""
-
-    kind: Literal["file_modified"]
-    path: str
-
-    def to_watch(self, declaration: SyntheticData) -> SourceWatch:
-        return FileModified(self.path)
-
-
-class AssetsWatch(dg.Model):
-    """New materializations of upstream assets (default: the tables' source assets)."""
-
-    kind: Literal["assets_materialized"]
-    assets: list[AssetKeyText] | None = None
+    @model_validator(mode="after")
+    def _fields_of_kind(self) -> WatchModel:
+        needed, allowed = _WATCH_FIELDS[self.kind]
+        given = {name for name in _WATCH_FIELDS_ALL if getattr(self, name) is not None}
+        if needed - given:
+            raise ValueError(f"kind {self.kind} needs {sorted(needed - given)}")
+        if given - allowed:
+            raise ValueError(
+                f"kind {self.kind} takes {sorted(allowed)}, not {sorted(given - allowed)}; "
+                f"remove them or pick another kind ({', '.join(_WATCH_FIELDS)})"
+            )
+        return self
 
     def to_watch(self, declaration: SyntheticData) -> SourceWatch:
+        if self.kind == "connector_row_count":
+            return ConnectorRowCount(str(self.connector), str(self.location), self.sql)
+        if self.kind == "connector_max_value":
+            return ConnectorMaxValue(str(self.connector), str(self.location), str(self.column), self.sql)
+        if self.kind == "file_modified":
+            return FileModified(str(self.path))
         if self.assets is not None:
             return AssetsMaterialized([_asset_key(a) for a in self.assets])
         keys = [t.asset_key for t in declaration.tables if t.asset_key is not None]
@@ -169,7 +171,7 @@ class AssetsWatch(dg.Model):
         return AssetsMaterialized(keys)
 
 
-Watch = RowCountWatch | MaxValueWatch | FileWatch | AssetsWatch
+_WATCH_FIELDS_ALL = ("connector", "location", "column", "sql", "path", "assets")
 
 
 def _at_least_one(value: int | None) -> int | None:
@@ -178,11 +180,10 @@ def _at_least_one(value: int | None) -> int | None:
     return value
 
 
-class SensorModel(dg.Model):
+class SensorModel(dg.Resolvable, dg.Model):
     """A sensor that retrains (and regenerates) when `watch` sees new source data."""
 
-    # `kind` picks the model, so an error names the fields of that kind only
-    watch: Watch = Field(discriminator="kind")
+    watch: WatchModel
     name: str | None = None
     minimum_interval_seconds: int = 60
     retrain_only: bool = False
@@ -203,7 +204,7 @@ class SensorModel(dg.Model):
         )
 
 
-class ScheduleModel(dg.Model):
+class ScheduleModel(dg.Resolvable, dg.Model):
     """A schedule that regenerates (with `retrain: true`, also retrains) the synthetic dataset."""
 
     cron_schedule: str = "0 3 * * 1"
@@ -236,7 +237,7 @@ class ScheduleModel(dg.Model):
             ) from error
 
 
-class ResourceModel(dg.Model):
+class ResourceModel(dg.Resolvable, dg.Model):
     """A SynthResource defined by this component (storage credentials belong in Python, as EnvVar)."""
 
     local_dir: str | None = Field(None, description="Store folder or fsspec URL; default ~/.synth_dagster.")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -28,6 +29,7 @@ from synth_dagster.integration import components as components_module
 from synth_dagster.integration.components import SyntheticDataComponent
 
 REPO = Path(synth_dagster.__file__).resolve().parents[1]
+DOC = REPO / "docs" / "dagster.md"
 
 SOURCES_PY = """
 import dagster as dg
@@ -311,6 +313,26 @@ def test_dg_launch_regenerates_from_the_trained_generator(trained: tuple[Project
         assert len(events) == 2  # the in-process run and the launched one
 
 
+def test_docs_yaml_examples_load(tmp_path: Path) -> None:
+    """The YAML and resources.py of docs/dagster.md's Components section, as one project."""
+    section = DOC.read_text().split("## Components: YAML with `dg`")[1].split("\n## ")[0]
+    flights, shop = re.findall(r"```yaml\n(.*?)```", section, flags=re.S)
+    (resources,) = re.findall(r"```python\n(.*?)```", section, flags=re.S)
+    project = _project(tmp_path)
+    project.write("sources.py", SOURCES_PY)
+    # `synth` comes from resources.py here, so the flights example leaves out its `resource:`
+    assert "\n  resource:\n" in flights
+    project.write("flights/defs.yaml", flights.split("\n  resource:\n")[0] + "\n")
+    project.write("shop/defs.yaml", shop)
+    project.write("resources.py", resources)
+    defs = project.load()
+    dg.Definitions.validate_loadable(defs)
+    keys = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
+    assert {"flights_generator", "shop_customers_synthetic", "shop_orders_synthetic"} <= keys
+    assert {s.name for s in defs.sensors or []} == {"flights_source_sensor", "shop_source_sensor"}
+    assert {s.name for s in defs.schedules or []} == {"flights_regenerate_schedule", "shop_retrain_schedule"}
+
+
 # ---------------------------------------------------------------- one path, clear errors
 
 TINY = {"name": "orders", "tables": [{"name": "orders", "connector": "db", "location": "public.orders"}]}
@@ -334,6 +356,32 @@ def test_component_builds_through_the_factory(monkeypatch: pytest.MonkeyPatch) -
     assert synth_dagster.SyntheticDataComponent is SyntheticDataComponent
 
 
+def test_templates_resolve_in_nested_fields(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SYNTH_TEST_TABLE", "public.orders_2026")
+    monkeypatch.setenv("SYNTH_TEST_STORE", str(tmp_path / "store"))
+    project = _project(tmp_path)
+    project.write(
+        "orders/defs.yaml",
+        """
+        type: synth_dagster.SyntheticDataComponent
+        attributes:
+          name: orders
+          tables: [{name: orders, connector: db, location: "{{ env.SYNTH_TEST_TABLE }}"}]
+          sensor: {watch: {kind: file_modified, path: "{{ env.SYNTH_TEST_STORE }}/landing"}}
+          resource: {local_dir: "{{ env.SYNTH_TEST_STORE }}"}
+        """,
+    )
+    defs = project.load()
+    assert defs.resources and defs.resources["synth"].local_dir == str(tmp_path / "store")
+    (sensor,) = defs.sensors or []
+    assert str(tmp_path / "store" / "landing") in (sensor.description or "")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.syspath_prepend(str(project.root))
+        tree = dg.ComponentTree.for_project(project.root)
+        component = tree.load_component("orders", expected_type=SyntheticDataComponent)
+    assert component.declaration().tables[0].location == "public.orders_2026"
+
+
 def test_import_synth_dagster_stays_light() -> None:
     code = (
         "import sys, synth_dagster\n"
@@ -350,7 +398,8 @@ BAD_FIELDS = [
     ("checks: {min_accuracy: 2}", ["SyntheticDataComponent at", "min_accuracy must lie in [0, 1]"]),
     ("model_configuration: {max_epochs: -1}", ["max_epochs", "greater than or equal to 0"]),
     ("sensor: {watch: {kind: row_count}}", ["watch", "connector_row_count", "row_count"]),
-    ("sensor: {watch: {kind: file_modified}}", ["watch.file_modified.path", "Field required"]),
+    ("sensor: {watch: {kind: file_modified}}", ["sensor.watch", "kind file_modified needs ['path']"]),
+    ("sensor: {watch: {kind: file_modified, path: x, column: y}}", ["takes ['path'], not ['column']"]),
     ("schedule: {cron_schedule: mondays}", ["schedule", "cron_schedule", "'mondays'"]),
     ("size: {customers: 10}", ["unknown tables ['customers']"]),
 ]

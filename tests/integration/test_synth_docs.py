@@ -23,7 +23,7 @@ def _python_blocks() -> list[str]:
 def test_doc_examples_load(tmp_path, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)
     blocks = _python_blocks()
-    assert len(blocks) == 4
+    assert len(blocks) == 5  # blocks[2], the components' resources.py: test_synth_components
     namespace: dict = {}
     _run(blocks[0], namespace)  # quick start
     dg.Definitions.validate_loadable(namespace["defs"])
@@ -45,10 +45,10 @@ def test_doc_examples_load(tmp_path, monkeypatch) -> None:
 
     _run("from synth_dagster.integration import *\nimport dagster as dg\n", namespace)
     namespace["declaration"] = namespace["orders"].declaration
-    _run(blocks[2], namespace)  # translator
+    _run(blocks[3], namespace)  # translator
     assert namespace["assets"].generator_key == dg.AssetKey(["synthetic", "shop_generator"])
     namespace["shop"] = namespace["orders"].declaration
-    _run(blocks[3], namespace)  # hand-written bodies
+    _run(blocks[4], namespace)  # hand-written bodies
     assert namespace["shop_generator"].node_def.name == "shop_train"
     assert {"synth", "prod"} <= namespace["shop_generator"].required_resource_keys
     assert {"synth", "dev"} <= namespace["shop_synthetic"].required_resource_keys
