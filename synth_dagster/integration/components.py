@@ -46,6 +46,7 @@ from synth_dagster.integration.sensors import (
     SourceWatch,
     build_source_sensor,
 )
+from synth_dagster.integration.translator import SynthTranslator
 
 __all__ = ["SyntheticDataComponent"]
 
@@ -379,8 +380,8 @@ class SyntheticDataComponent(dg.Component, dg.Resolvable, dg.Model):
             reports=self.reports,
         )
 
-    def get_translator(self) -> Any:
-        """Override in a subclass to change keys, groups or automation (a SynthTranslator)."""
+    def get_translator(self) -> SynthTranslator | None:
+        """Override in a subclass to change keys, groups or automation; None: the default one."""
         return None
 
     def build_defs(self, context: dg.ComponentLoadContext) -> dg.Definitions:

@@ -24,7 +24,7 @@ import dagster as dg
 import pytest
 
 import synth_dagster
-from synth_dagster.integration import build_synthetic_data_assets
+from synth_dagster.integration import SynthAssetProps, SynthTranslator, build_synthetic_data_assets
 from synth_dagster.integration import components as components_module
 from synth_dagster.integration.components import SyntheticDataComponent
 
@@ -354,6 +354,20 @@ def test_component_builds_through_the_factory(monkeypatch: pytest.MonkeyPatch) -
     keys = {k for a in defs.assets or [] for k in getattr(a, "keys", [])}
     assert keys == set(build_synthetic_data_assets(declaration).all_keys)
     assert synth_dagster.SyntheticDataComponent is SyntheticDataComponent
+
+
+def test_subclass_changes_keys_through_the_translator() -> None:
+    class Prefixed(SynthTranslator):
+        def get_asset_key(self, props: SynthAssetProps) -> dg.AssetKey:
+            return super().get_asset_key(props).with_prefix("privacy")
+
+    class PrivacyComponent(SyntheticDataComponent):
+        def get_translator(self) -> SynthTranslator:
+            return Prefixed()
+
+    defs = dg.build_defs_for_component(PrivacyComponent.from_attributes_dict(attributes=TINY))
+    keys = {k for a in defs.assets or [] for k in getattr(a, "keys", [])}
+    assert dg.AssetKey(["privacy", "orders_generator"]) in keys and all(k.path[0] == "privacy" for k in keys)
 
 
 def test_templates_resolve_in_nested_fields(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
