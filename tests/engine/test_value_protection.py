@@ -10,6 +10,9 @@ protection by group, BINNED prices of 1,000 diamonds: 0.997 against 0.212).
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -163,3 +166,18 @@ def test_binned_stats_saved_before_value_protection_by_group_still_decode():
     }
     out = _decode_all(pd.Series(np.arange(300.0)), ColumnPlan(**{**plan.to_dict(), "stats": old}))
     assert out.between(old["lo"], old["hi"]).all()
+
+
+def test_a_generator_saved_before_value_protection_by_group_loads_and_samples(
+    diamonds: tuple[pd.DataFrame, pd.DataFrame], tmp_path: Path
+):
+    training, _ = diamonds
+    generator = FlatGenerator.fit(training[["carat", "price"]], FlatOptions(max_epochs=1, model_size="small"))
+    generator.save(tmp_path)
+    meta = json.loads((tmp_path / "meta.json").read_text())
+    for plan in meta["plans"]:
+        for key in ("frequent_values", "frequent_counts", "rare_counts", "snap"):
+            plan["stats"].pop(key, None)
+    (tmp_path / "meta.json").write_text(json.dumps(meta))
+    out = FlatGenerator.load(tmp_path).sample(GenerationRequest(size=200, random_state=1))
+    assert out["price"].between(training["price"].min(), training["price"].max()).all()
