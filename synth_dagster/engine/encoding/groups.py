@@ -119,26 +119,30 @@ def draw_in_groups(group: np.ndarray, stats: dict[str, Any], rng: np.random.Gene
     """A value for every row in its group (index into group_lo / group_hi). Frequent members come
     back exactly, not rounded: floats of more decimals than the precision grid holds (8) stay the
     values real records hold."""
-    lo = np.asarray(stats["group_lo"], float)[group]
-    hi = np.asarray(stats["group_hi"], float)[group]
+    precision = int(stats["precision"])
     if "frequent_values" not in stats:  # unprotected, or saved before value protection by group
-        return np.round(lo + rng.random(len(group)) * (hi - lo), int(stats["precision"]))
+        lo = np.asarray(stats["group_lo"], float)[group]
+        hi = np.asarray(stats["group_hi"], float)[group]
+        return np.round(lo + rng.random(len(group)) * (hi - lo), precision)
+    # per group first (a few thousand), then per row
     values = np.asarray(stats["frequent_values"], float)
     cum = np.r_[0.0, np.cumsum(np.asarray(stats["frequent_counts"], float))]
-    first = np.searchsorted(values, lo, side="left")
-    last = np.searchsorted(values, hi, side="right")
+    first = np.searchsorted(values, np.asarray(stats["group_lo"], float), side="left")
+    last = np.searchsorted(values, np.asarray(stats["group_hi"], float), side="right")
     frequent_mass = cum[last] - cum[first]
-    rare_mass = np.asarray(stats["rare_counts"], float)[group]
+    rare_mass = np.asarray(stats["rare_counts"], float)
     if stats.get("snap"):
         rare_mass = np.where(frequent_mass > 0, 0.0, rare_mass)
     total = np.maximum(frequent_mass + rare_mass, 1e-12)
-    pick = rng.random(len(group)) * total
-    exact = pick < frequent_mass
-    left, right = _gap_midpoints(stats)
-    out = _grid_uniform(left[group], right[group], int(stats["precision"]), rng)
+    pick = rng.random(len(group)) * total[group]
+    exact = pick < frequent_mass[group]
+    out = np.empty(len(group))
     if values.size and exact.any():
-        idx = np.searchsorted(cum, cum[first][exact] + pick[exact], side="right") - 1
+        idx = np.searchsorted(cum, cum[first[group[exact]]] + pick[exact], side="right") - 1
         out[exact] = values[np.clip(idx, 0, len(values) - 1)]
+    rare = ~exact
+    left, right = _gap_midpoints(stats)
+    out[rare] = _grid_uniform(left, right, precision, group[rare], rng)
     return out
 
 
@@ -152,16 +156,15 @@ def _gap_midpoints(stats: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _grid_uniform(
-    left: np.ndarray, right: np.ndarray, precision: int, rng: np.random.Generator
+    left: np.ndarray, right: np.ndarray, precision: int, group: np.ndarray, rng: np.random.Generator
 ) -> np.ndarray:
-    """Uniform over the points of the precision grid in [left, right), every point equally likely
-    (rounding a float draw would give the ends half weight); the last group keeps its right end."""
+    """For rows of `group`, uniform over the points of the precision grid in [left, right) of their
+    group, every point equally likely (rounding a float draw would give the ends half weight); the
+    last group keeps its right end."""
     scale = 10.0**precision
     a = np.ceil(np.round(left * scale, 6))
-    b = np.ceil(np.round(right * scale, 6)) - 1
-    last = right >= np.max(right, initial=-np.inf)
-    b[last] = np.floor(np.round(right[last] * scale, 6))
-    if len(left) == 0 or np.max(np.abs(np.r_[a, b]), initial=0) > MAX_GRID:
-        return np.round(left + rng.random(len(left)) * (right - left), precision)
+    b = np.r_[np.ceil(np.round(right[:-1] * scale, 6)) - 1, np.floor(np.round(right[-1:] * scale, 6))]
+    if np.max(np.abs(np.r_[a, b]), initial=0) > MAX_GRID:
+        return np.round(left[group] + rng.random(len(group)) * (right - left)[group], precision)
     steps = np.maximum(b - a + 1, 1)
-    return (a + np.floor(rng.random(len(left)) * steps)) / scale
+    return (a[group] + np.floor(rng.random(len(group)) * steps[group])) / scale
