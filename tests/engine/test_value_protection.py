@@ -26,7 +26,7 @@ from synth_dagster.engine.encoding.base import RARE_THRESHOLD, SUBJECTS
 from synth_dagster.engine.encoding.latlong import split_lat_long
 
 N = 1_000
-FAST = {"max_epochs": 6, "model_size": "small", "random_state": 1}
+FAST = {"max_epochs": 30, "model_size": "medium", "random_state": 1}
 NUMERIC = [
     "TABULAR_NUMERIC_AUTO",
     "TABULAR_NUMERIC_DISCRETE",
@@ -181,3 +181,26 @@ def test_a_generator_saved_before_value_protection_by_group_loads_and_samples(
     (tmp_path / "meta.json").write_text(json.dumps(meta))
     out = FlatGenerator.load(tmp_path).sample(GenerationRequest(size=200, random_state=1))
     assert out["price"].between(training["price"].min(), training["price"].max()).all()
+
+
+def test_the_finest_time_part_of_mostly_unique_timestamps_is_drawn_from_its_own_distribution():
+    """Appointments on the hour or half hour, each on its own day: the minute is not learned but
+    drawn from the minutes of all records (:00 and :30), so no single record's time comes back."""
+    rng = np.random.default_rng(0)
+    days = pd.Timestamp("2020-01-01") + pd.to_timedelta(rng.permutation(N), unit="D")
+    stamps = pd.Series(
+        days + pd.to_timedelta(rng.integers(8, 18, N) * 60 + rng.choice([0, 30], N), unit="min")
+    )
+    stamps[0] = stamps[0] + pd.Timedelta(minutes=7)  # one record's odd minute
+    plan = plan_column("c", stamps, "TABULAR_DATETIME", protect=True, options={})
+    assert plan.stats["free_part"] == "minute"
+    encoder = encoder_for(plan.encoding_type)
+    codes = encoder.encode(stamps, plan.stats)
+    assert (codes[:, -1] == 0).all()
+    out = encoder.decode(codes, plan.stats, np.random.default_rng(1))
+    assert set(out.dt.minute) == {0, 30}
+    inside = stamps.between(pd.Timestamp(plan.stats["lo"]), pd.Timestamp(plan.stats["hi"]))
+    assert (out.dt.floor("h") == stamps.dt.floor("h"))[inside].all()
+    repeated = pd.Series(np.repeat(stamps.iloc[:200].to_numpy(), 5))
+    assert "free_part" not in plan_column("c", repeated, "TABULAR_DATETIME", protect=True, options={}).stats
+    assert "free_part" not in plan_column("c", stamps, "TABULAR_DATETIME", protect=False, options={}).stats
