@@ -2,6 +2,13 @@
 
 The encoder sees naive wall-clock datetimes; time zones and string formats are handled by analysis,
 which converts on the way in and restores on the way out.
+
+Value protection: when most timestamps are held by fewer than RARE_THRESHOLD records, the finest time
+part (e.g. the minute) is not learned but drawn from its own distribution over all records (values
+of that part held by fewer than RARE_THRESHOLD records left out): the network could otherwise learn
+which minutes occur in a sparse hour and bring back single records' timestamps (measured on 1,000
+diamonds prices as minutes, default model: 0.258 of generated timestamps were rare training ones,
+against 0.224 for the holdout).
 """
 
 from __future__ import annotations
@@ -11,7 +18,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from synth_dagster.engine.encoding.base import SUBJECTS, SubColumnSpec, kth_extremes
+from synth_dagster.engine.encoding.base import (
+    RARE_THRESHOLD,
+    SUBJECTS,
+    SubColumnSpec,
+    kth_extremes,
+    occurrences,
+)
 
 NULL_CODE = 0
 _NS = {"second": 10**9, "minute": 60 * 10**9, "day": 86_400 * 10**9}
@@ -59,6 +72,28 @@ def _parts(ns: np.ndarray) -> pd.DataFrame:
 
 
 _TIME_PARTS = {"hour": 24, "minute": 60, "second": 60, "ms": 1000}
+# Below this share of records holding a frequent timestamp, the finest time part is drawn freely.
+FREE_PART_SHARE = 0.8
+
+
+def free_part(
+    ns: np.ndarray, null: np.ndarray, parts: list[str], subjects: np.ndarray | None
+) -> dict[str, Any]:
+    """Stats keys that free the finest time part under value protection (none when timestamps
+    repeat enough to be learned as they are, or when there is no time part)."""
+    present = ns[~null]
+    if len(parts) <= 3 or len(present) == 0:
+        return {}
+    held = occurrences(pd.Series(present), None if subjects is None else np.asarray(subjects)[~null])
+    rows = pd.Series(present).value_counts()
+    if rows[held.index[held >= RARE_THRESHOLD]].sum() >= FREE_PART_SHARE * len(present):
+        return {}
+    part = parts[-1]
+    values = _parts(present)[part].to_numpy()
+    by_value = occurrences(pd.Series(values), None if subjects is None else np.asarray(subjects)[~null])
+    counts = np.bincount(values, minlength=_TIME_PARTS[part])
+    counts[by_value.index[by_value < RARE_THRESHOLD].to_numpy(dtype=np.int64)] = 0
+    return {"free_part": part, "free_counts": [int(c) for c in counts]}
 
 
 class DatetimeEncoder:
@@ -74,7 +109,10 @@ class DatetimeEncoder:
         if np.any(present % _NS["second"]):
             parts.append("ms")
         years = pd.Series(np.array([lo, hi]).astype("datetime64[ns]")).dt.year
-        return {"lo": lo, "hi": hi, "parts": parts, "min_year": int(years[0]), "max_year": int(years[1])}
+        stats = {"lo": lo, "hi": hi, "parts": parts, "min_year": int(years[0]), "max_year": int(years[1])}
+        if protect:
+            stats |= free_part(np.clip(ns, lo, hi), null, parts, options.get(SUBJECTS))
+        return stats
 
     def sub_columns(self, stats: dict[str, Any]) -> list[SubColumnSpec]:
         specs = [
@@ -96,10 +134,17 @@ class DatetimeEncoder:
         cols += [parts[p].to_numpy() for p in stats["parts"][3:]]
         codes = np.stack(cols, axis=1).astype(np.int64)
         codes[null] = 0
+        if "free_part" in stats:
+            codes[:, -1] = 0  # not learned: drawn on decoding
         return codes
 
     def decode(self, codes: np.ndarray, stats: dict[str, Any], rng: np.random.Generator) -> pd.Series:
         null = codes[:, 0] == NULL_CODE
+        if "free_part" in stats:
+            codes = codes.copy()
+            p = np.asarray(stats["free_counts"], float)
+            p = p / p.sum() if p.sum() > 0 else np.full(len(p), 1 / len(p))
+            codes[:, -1] = rng.choice(len(p), size=len(codes), p=p)
         year = np.maximum(codes[:, 0] - 1, 0) + stats["min_year"]
         month = codes[:, 1] + 1
         first = pd.to_datetime(pd.DataFrame({"year": year, "month": month, "day": 1}))

@@ -3,7 +3,9 @@
 - DISCRETE: one sub-column over the non-rare values (0 = null, 1 = rare, 2.. = values).
 - BINNED: a coarse quantile bin, then a fine group inside it. Groups are built over the sorted distinct
   values, so a value that carries a lot of mass keeps its own group and comes back exactly; inside a
-  group of several values, a value is drawn uniformly between its smallest and largest member.
+  group of several values, a value is drawn uniformly between its smallest and largest member, or,
+  under value protection, as `encoding.groups` describes (no value of fewer than RARE_THRESHOLD
+  records comes back more often than chance).
 - DIGIT: the value minus the protected minimum, scaled to an integer, one sub-column per digit.
 - AUTO: DISCRETE for few distinct values, BINNED otherwise.
 """
@@ -22,6 +24,14 @@ from synth_dagster.engine.encoding.base import (
     occurrences,
     protected_bounds,
     to_python,
+)
+from synth_dagster.engine.encoding.groups import (
+    SNAP_SHARE,
+    GroupRule,
+    draw_in_groups,
+    protected_members,
+    quantile_groups,
+    subjects_by_value,
 )
 
 NULL_CODE = 0
@@ -45,43 +55,47 @@ def decimal_precision(v: np.ndarray, max_decimals: int = 8) -> int:
     return max_decimals
 
 
-def quantile_groups(counts: np.ndarray, n_groups: int) -> np.ndarray:
-    """Group consecutive distinct values into about n_groups groups of similar mass.
-
-    A value heavy enough to fill a group on its own always gets its own group, so that point masses
-    (e.g. a price of exactly 1000) come back exactly instead of being smeared over their neighbours.
-    """
-    target = counts.sum() / n_groups
-    ids = np.empty(len(counts), dtype=np.int64)
-    group, filled = 0, 0.0
-    for i, c in enumerate(counts):
-        heavy = c >= target
-        if filled > 0 and (heavy or filled + c / 2 > target):
-            group, filled = group + 1, 0.0
-        ids[i] = group
-        filled += c
-        if heavy:
-            filled = target  # close the group behind a point mass
-    return ids
-
-
-def _binned_stats(v: np.ndarray) -> dict[str, Any]:
+def _binned_stats(v: np.ndarray, held: pd.Series | None, subjects: np.ndarray | None) -> dict[str, Any]:
+    """Coarse quantile bins, each cut into fine groups of the (clipped) values `v`. With `held`
+    (value protection: the records or subjects that hold each value before clipping, so that a
+    range end standing in for the extremes is not frequent by their count), groups follow
+    `GroupRule`."""
     u, c = np.unique(v, return_counts=True)
-    coarse = quantile_groups(c, COARSE_BINS)
+    rule, extra = None, {}
+    if held is not None:
+        frequent = held.reindex(u).fillna(0).to_numpy() >= RARE_THRESHOLD
+        snap = bool(c[frequent].sum() >= SNAP_SHARE * c.sum())
+        rule = GroupRule(c, frequent, snap, subjects_by_value(v, subjects, u))
+        extra = {"snap": snap}
+    coarse = quantile_groups(c, COARSE_BINS, rule)
     group_lo: list[float] = []
     group_hi: list[float] = []
     offsets: list[int] = []
     n_fine: list[int] = []
+    group_of = np.empty(len(u), dtype=np.int64)
     for k in range(int(coarse.max()) + 1):
-        uu, cc = u[coarse == k], c[coarse == k]
-        fine = quantile_groups(cc, FINE_BINS)
+        inside = np.flatnonzero(coarse == k)
+        sub_rule = (
+            None
+            if rule is None
+            else GroupRule(c[inside], rule.frequent[inside], rule.snap, _take(rule, inside))
+        )
+        fine = quantile_groups(c[inside], FINE_BINS, sub_rule)
         offsets.append(len(group_lo))
         n_fine.append(int(fine.max()) + 1)
+        group_of[inside] = len(group_lo) + fine
         for f in range(int(fine.max()) + 1):
-            members = uu[fine == f]
+            members = u[inside][fine == f]
             group_lo.append(float(members[0]))
             group_hi.append(float(members[-1]))
-    return {"group_lo": group_lo, "group_hi": group_hi, "offsets": offsets, "n_fine": n_fine}
+    stats = {"group_lo": group_lo, "group_hi": group_hi, "offsets": offsets, "n_fine": n_fine}
+    if rule is not None:
+        stats |= extra | protected_members(u, c, rule.frequent, group_of, len(group_lo))
+    return stats
+
+
+def _take(rule: GroupRule, inside: np.ndarray) -> list[Any] | None:
+    return None if rule.subjects_of is None else [rule.subjects_of[i] for i in inside]
 
 
 class NumericEncoder:
@@ -107,7 +121,11 @@ class NumericEncoder:
             stats["values"] = [to_python(x) for x in u[keep]]
             stats["counts"] = [int(x) for x in c[keep]]
         elif kind == "BINNED":
-            stats.update(_binned_stats(clipped if len(clipped) else np.array([0.0])))
+            present_subjects = None if subjects is None else np.asarray(subjects)[~np.isnan(v)]
+            if not len(clipped):
+                clipped, present_subjects = np.array([0.0]), None
+            held = pd.Series(holders, index=u) if protect else None
+            stats.update(_binned_stats(clipped, held, present_subjects))
         elif kind == "DIGIT":
             top = int(np.round((hi - lo) * 10**precision)) if len(present) else 0
             stats["n_digits"] = min(max(len(str(top)), 1), MAX_DIGITS)
@@ -174,15 +192,13 @@ class NumericEncoder:
             coarse = np.clip(codes[:, 0] - 1, 0, len(offsets) - 1)
             fine = np.minimum(codes[:, 1], n_fine[coarse] - 1)
             group = offsets[coarse] + fine
-            lo = np.asarray(stats["group_lo"])[group]
-            hi = np.asarray(stats["group_hi"])[group]
-            out = lo + rng.random(len(group)) * (hi - lo)
+            out = draw_in_groups(group, stats, rng)  # on the precision grid, or an exact member
         else:
             n = stats["n_digits"]
             digits = codes.copy()
             digits[:, 0] = np.maximum(digits[:, 0] - 1, 0)
             m = sum(digits[:, i].astype(np.int64) * 10 ** (n - 1 - i) for i in range(n))
-            out = stats["lo"] + m / 10 ** stats["precision"]
-        out = np.clip(np.round(out, stats["precision"]), stats["lo"], stats["hi"])
+            out = np.round(stats["lo"] + m / 10 ** stats["precision"], stats["precision"])
+        out = np.clip(out, stats["lo"], stats["hi"])
         out[null] = np.nan
         return pd.Series(out)
