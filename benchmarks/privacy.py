@@ -31,7 +31,7 @@ from sklearn.model_selection import cross_val_score
 from synth_dagster.engine import FlatGenerator, FlatOptions, GenerationRequest
 from synth_dagster.engine.encoding.base import RARE_THRESHOLD
 from synth_dagster.engine.encoding.latlong import split_lat_long
-from synth_dagster.qa import evaluate
+from synth_dagster.qa import assess
 
 DIAMOND_COLUMNS = ["price", "carat", "x", "y", "z"]
 
@@ -123,8 +123,8 @@ def storms_row(
     real_points = set(points(trn)) | set(points(hol))
     syn_points, trn_points, hol_points = points(syn), points(trn), points(hol)
     real = {c: set(trn[c].round(12)) | set(hol[c].round(12)) for c in ("lat", "long")}
-    whole = evaluate(synthetic=synthetic, training=training, holdout=holdout).distances
-    pair = evaluate(synthetic=syn, training=trn, holdout=hol).distances
+    whole = assess(synthetic=synthetic, training=training, holdout=holdout).metrics.distances
+    pair = assess(synthetic=syn, training=trn, holdout=hol).metrics.distances
     assert whole is not None and pair is not None
     return {
         "columns": name,

@@ -7,7 +7,8 @@
 from importlib import import_module
 from typing import Any
 
-__version__ = "0.1.0"
+from synth_dagster._version import __version__
+
 __all__ = ["SynthClient", "SynthDagsterError", "SyntheticDataComponent", "__version__"]
 
 # public name -> module that defines it, imported on first access

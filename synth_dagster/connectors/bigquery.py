@@ -30,6 +30,7 @@ from synth_dagster.connectors.frames import (
     empty_frame,
     frame_from_rows,
     iter_frames,
+    rechunk,
     specs_of_frame,
 )
 from synth_dagster.connectors.sql.connector import TMP_PREFIX, frame_from_values
@@ -251,14 +252,8 @@ class BigQueryConnector(Connector):
             rows_iter = self.client.list_rows(
                 table, max_results=limit, page_size=chunk_size, timeout=self.query_timeout
             )
-        produced = False
-        for page in rows_iter.pages:
-            rows = [tuple(row.values()) for row in page]
-            if rows:
-                produced = True
-                yield frame_from_rows(rows, specs)
-        if not produced:
-            yield empty_frame(specs)
+        pages = (frame_from_rows([tuple(row.values()) for row in page], specs) for page in rows_iter.pages)
+        yield from rechunk(pages, chunk_size, specs)
 
     def _query(self, sql: str) -> pd.DataFrame:
         bigquery = require(

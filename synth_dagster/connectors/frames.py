@@ -195,6 +195,30 @@ def iter_frames(data: pd.DataFrame | Iterable[pd.DataFrame], chunk_size: int) ->
             yield frame.iloc[start : start + chunk_size]
 
 
+def rechunk(
+    frames: Iterable[pd.DataFrame], chunk_size: int, specs: list[ColumnSpec]
+) -> Iterator[pd.DataFrame]:
+    """The rows of `frames` as chunks of at least `chunk_size` rows (the last one may be smaller),
+    so that drivers' small batches reach callers at the size they asked for; one empty frame of the
+    schema when there are no rows at all (a reader always yields at least one frame)."""
+    pending: list[pd.DataFrame] = []
+    size = 0
+    produced = False
+    for frame in frames:
+        if not len(frame):
+            continue
+        pending.append(frame)
+        size += len(frame)
+        if size >= chunk_size:
+            produced = True
+            yield pending[0] if len(pending) == 1 else pd.concat(pending, ignore_index=True)
+            pending, size = [], 0
+    if pending:
+        yield pending[0] if len(pending) == 1 else pd.concat(pending, ignore_index=True)
+    elif not produced:
+        yield empty_frame(specs)
+
+
 # ---------------------------------------------------------------- reading side: values -> frame
 
 

@@ -24,6 +24,7 @@ from synth_dagster.connectors.frames import (
     frame_from_rows,
     iter_frames,
     python_values,
+    rechunk,
     specs_of_frame,
 )
 from synth_dagster.connectors.sql.connector import INSERT_BATCH, TMP_PREFIX, frame_from_values
@@ -218,15 +219,7 @@ class SnowflakeConnector(Connector):
             yield empty_frame(specs)
             return
         cursor = self._execute(self.select_statement(schema, table, [s.name for s in specs], limit, shuffle))
-        produced = False
-        while True:
-            rows = cursor.fetchmany(chunk_size)
-            if not rows:
-                break
-            produced = True
-            yield frame_from_rows(rows, specs)
-        if not produced:
-            yield empty_frame(specs)
+        yield from rechunk(_fetched(cursor, chunk_size, specs), chunk_size, specs)
 
     def _query(self, sql: str) -> pd.DataFrame:
         cursor = self._execute(sql)
@@ -294,3 +287,8 @@ class SnowflakeConnector(Connector):
                 self.connection.cursor().executemany(sql, list(zip(*columns, strict=True)))
             total += len(frame)
         return total
+
+
+def _fetched(cursor: Any, size: int, specs: list[ColumnSpec]) -> Iterator[pd.DataFrame]:
+    while rows := cursor.fetchmany(size):
+        yield frame_from_rows(rows, specs)

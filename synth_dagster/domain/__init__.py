@@ -5,9 +5,6 @@ Pure data and validation: never imports dagster, torch or the engine.
 
 from __future__ import annotations
 
-import importlib
-import warnings
-
 from synth_dagster.domain.config import (
     DEFAULT_LANGUAGE_MODEL,
     DEFAULT_TABULAR_MODEL,
@@ -30,6 +27,15 @@ from synth_dagster.domain.config import (
     SourceTableConfig,
     normalize_model_name,
 )
+from synth_dagster.domain.connectors import (
+    DEFAULT_QUERY_TIMEOUT,
+    QUERY_TIMEOUT_KEY,
+    ConnectorAccessType,
+    ConnectorConfig,
+    ConnectorType,
+    connector_keys,
+    query_timeout_seconds,
+)
 from synth_dagster.domain.enums import (
     ConstraintType,
     DomainEnum,
@@ -39,6 +45,7 @@ from synth_dagster.domain.enums import (
     RareCategoryReplacementMethod,
 )
 from synth_dagster.domain.errors import ConfigError, SynthDagsterError
+from synth_dagster.domain.metrics import Accuracy, Distances, ModelMetrics, RelationAccuracy, Similarity
 from synth_dagster.domain.progress import (
     ComputeResources,
     JobProgress,
@@ -65,16 +72,22 @@ from synth_dagster.domain.synthetic import (
 
 __all__ = [
     "DEFAULT_LANGUAGE_MODEL",
+    "DEFAULT_QUERY_TIMEOUT",
     "DEFAULT_TABULAR_MODEL",
+    "QUERY_TIMEOUT_KEY",
     "TABULAR_MODELS",
+    "Accuracy",
     "ColumnMap",
     "ComputeResources",
     "ConfigError",
-    "SynthDagsterError",
+    "ConnectorAccessType",
+    "ConnectorConfig",
+    "ConnectorType",
     "Constraint",
     "ConstraintConfig",
     "ConstraintType",
     "DifferentialPrivacyConfig",
+    "Distances",
     "DomainEnum",
     "DomainModel",
     "DomainView",
@@ -87,6 +100,7 @@ __all__ = [
     "JobProgress",
     "ModelConfiguration",
     "ModelEncodingType",
+    "ModelMetrics",
     "ModelType",
     "Probe",
     "ProgressStatus",
@@ -94,6 +108,8 @@ __all__ = [
     "ProgressValue",
     "RareCategoryReplacementMethod",
     "RebalancingConfig",
+    "RelationAccuracy",
+    "Similarity",
     "SourceColumn",
     "SourceColumnConfig",
     "SourceColumnValueRange",
@@ -102,6 +118,7 @@ __all__ = [
     "SourceTable",
     "SourceTableConfig",
     "StepCode",
+    "SynthDagsterError",
     "SyntheticDatasetConfig",
     "SyntheticDatasetDelivery",
     "SyntheticProbeConfig",
@@ -109,36 +126,8 @@ __all__ = [
     "SyntheticTableConfig",
     "SyntheticTableConfiguration",
     "TaskType",
+    "connector_keys",
     "normalize_model_name",
+    "query_timeout_seconds",
     "validate_synthetic_config",
 ]
-
-
-def _reexport(module_name: str) -> None:
-    """Re-export the public names of a sibling module owned by another engineer, if it exists yet.
-
-    Uses the module's `__all__`, else the names it defines itself. Names defined here win.
-    """
-    full_name = f"{__name__}.{module_name}"
-    try:
-        module = importlib.import_module(full_name)
-    except ImportError as exc:
-        if not (isinstance(exc, ModuleNotFoundError) and exc.name == full_name):
-            # why: a broken sibling must not break the whole domain package, but must not be silent either
-            warnings.warn(f"{full_name} could not be imported: {exc}", stacklevel=2)
-        return
-    names = getattr(module, "__all__", None) or [
-        name
-        for name, value in vars(module).items()
-        if not name.startswith("_") and getattr(value, "__module__", None) == full_name
-    ]
-    for name in names:
-        if name not in globals():
-            globals()[name] = getattr(module, name)
-            __all__.append(name)
-
-
-# metrics.py (ModelMetrics, Accuracy, Similarity, Distances) is owned by the QA engineer
-_reexport("metrics")
-# connectors.py (ConnectorConfig, ConnectorType, ConnectorAccessType) is owned by the connectors engineer
-_reexport("connectors")

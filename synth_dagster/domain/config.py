@@ -25,12 +25,8 @@ from synth_dagster.domain.enums import (
     RareCategoryReplacementMethod,
 )
 from synth_dagster.domain.errors import ConfigError, raise_if_problems, validation_problems
+from synth_dagster.domain.metrics import ModelMetrics as _ModelMetrics
 from synth_dagster.domain.names import check_name
-
-try:  # owned by the QA engineer; fall back to plain dicts until it exists
-    from synth_dagster.domain.metrics import ModelMetrics as _ModelMetrics
-except ImportError:  # pragma: no cover - depends on the other module's state
-    _ModelMetrics = dict[str, Any]  # type: ignore[misc,assignment]
 
 __all__ = [
     "DEFAULT_LANGUAGE_MODEL",

@@ -30,11 +30,7 @@ from synth_dagster.domain.config import (
 )
 from synth_dagster.domain.enums import IfExists, ModelEncodingType
 from synth_dagster.domain.errors import ConfigError, raise_if_problems
-
-try:  # owned by the QA engineer; fall back to plain dicts until it exists
-    from synth_dagster.domain.metrics import ModelMetrics as _ModelMetrics
-except ImportError:  # pragma: no cover - depends on the other module's state
-    _ModelMetrics = dict[str, Any]  # type: ignore[misc,assignment]
+from synth_dagster.domain.metrics import ModelMetrics as _ModelMetrics
 
 __all__ = [
     "ColumnMap",

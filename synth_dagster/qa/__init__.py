@@ -4,8 +4,8 @@ Importable without Dagster or torch::
 
     from synth_dagster.qa import assess, evaluate, model_report
 
-    metrics = evaluate(synthetic, training, holdout)           # -> ModelMetrics
-    evaluation = assess(synthetic, training, holdout)          # metrics + what the reports draw
+    evaluation = assess(synthetic, training, holdout)          # what the reports draw
+    metrics = evaluation.metrics                               # -> ModelMetrics
     model_report(evaluation, "model-report.html")              # self-contained, offline HTML
 
     # a child table against the parent rows its (non-context) foreign key references
@@ -15,7 +15,7 @@ Importable without Dagster or torch::
 
 from synth_dagster.domain.metrics import Accuracy, Distances, ModelMetrics, RelationAccuracy, Similarity
 from synth_dagster.qa._prepare import Context
-from synth_dagster.qa.evaluation import Evaluation, assess, evaluate
+from synth_dagster.qa.evaluation import Evaluation, assess
 from synth_dagster.qa.relations import referential_integrity, relation_accuracy
 from synth_dagster.qa.report import data_report, model_report, write_html
 
@@ -29,7 +29,6 @@ __all__ = [
     "Similarity",
     "assess",
     "data_report",
-    "evaluate",
     "model_report",
     "referential_integrity",
     "relation_accuracy",

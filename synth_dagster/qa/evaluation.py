@@ -211,31 +211,3 @@ def assess(
         sizes=run_sizes,
         elapsed_seconds=time.perf_counter() - started,
     )
-
-
-def evaluate(
-    synthetic: pd.DataFrame,
-    training: pd.DataFrame,
-    holdout: pd.DataFrame | None = None,
-    *,
-    context: Context | None = None,
-    context_key: str | None = None,
-    group_key: str | None = None,
-    max_sample_size: int | None = DEFAULT_MAX_SAMPLE_SIZE,
-    max_distance_sample_size: int = DEFAULT_MAX_DISTANCE_SAMPLE_SIZE,
-    random_state: int = 0,
-    embedder: Embedder | str | os.PathLike[str] | None = None,
-) -> ModelMetrics:
-    """The quality figures of `assess` (accuracy, similarity, distances) as a `ModelMetrics`."""
-    return assess(
-        synthetic,
-        training,
-        holdout,
-        context=context,
-        context_key=context_key,
-        group_key=group_key,
-        max_sample_size=max_sample_size,
-        max_distance_sample_size=max_distance_sample_size,
-        random_state=random_state,
-        embedder=embedder,
-    ).metrics

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from synth_dagster import __version__
+from synth_dagster._version import __version__
 from synth_dagster.domain import (
     DEFAULT_LANGUAGE_MODEL,
     TABULAR_MODELS,

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from synth_dagster import __version__
+from synth_dagster._version import __version__
 from synth_dagster.domain import GeneratorConfig, ModelMetrics, ProgressStatus
 from synth_dagster.domain.names import path_component
 from synth_dagster.engine.errors import EngineInputError

@@ -8,7 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from synth_dagster.domain.metrics import Accuracy, Distances, ModelMetrics, Similarity
-from synth_dagster.qa import Context, assess, evaluate
+from synth_dagster.qa import Context, assess
 from synth_dagster.qa.binning import fit_column
 
 
@@ -19,27 +19,27 @@ def _df(n: int = 60, seed: int = 0) -> pd.DataFrame:
 
 def test_missing_column_names_the_column() -> None:
     with pytest.raises(ValueError, match=r"synthetic lacks the column\(s\) \['b'\]"):
-        evaluate(_df()[["a"]], _df())
+        assess(_df()[["a"]], _df())
 
 
 def test_not_a_frame_and_empty_frame() -> None:
     with pytest.raises(TypeError, match="synthetic must be a pandas DataFrame"):
-        evaluate([1, 2], _df())  # type: ignore[arg-type]
+        assess([1, 2], _df())  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="holdout has no rows"):
-        evaluate(_df(), _df(), _df().iloc[:0])
+        assess(_df(), _df(), _df().iloc[:0])
 
 
 def test_context_needs_key_and_all_frames() -> None:
     ctx = Context(synthetic=_df(), training=_df(), primary_key="a")
     with pytest.raises(ValueError, match="context_key is not"):
-        evaluate(_df(), _df(), context=ctx)
+        assess(_df(), _df(), context=ctx)
     with pytest.raises(ValueError, match="context_key is given but context is not"):
-        evaluate(_df(), _df(), context_key="a")
+        assess(_df(), _df(), context_key="a")
     with pytest.raises(ValueError, match="context.holdout is not"):
-        evaluate(_df(), _df(), _df(), context=ctx, context_key="a")
+        assess(_df(), _df(), _df(), context=ctx, context_key="a")
 
 
-def test_awkward_columns_still_evaluate() -> None:
+def test_awkward_columns_stillassess() -> None:
     """All-missing, constant, bool, tz-aware dates, and a synthetic numeric column typed as text."""
     n = 80
     rng = np.random.default_rng(1)
@@ -54,18 +54,18 @@ def test_awkward_columns_still_evaluate() -> None:
     )
     syn = trn.sample(frac=1.0, random_state=2).reset_index(drop=True)
     syn["num"] = syn["num"].astype(str)
-    m = evaluate(syn, trn)
+    m = assess(syn, trn).metrics
     assert m.accuracy is not None and m.accuracy.univariate == pytest.approx(1.0)
 
 
 def test_tiny_data_leaves_discriminator_empty() -> None:
-    m = evaluate(_df(6, 1), _df(6, 2), _df(6, 3))
+    m = assess(_df(6, 1), _df(6, 2), _df(6, 3)).metrics
     assert m.similarity is not None and m.similarity.discriminator_auc_training_synthetic is None
     assert m.accuracy is not None and m.accuracy.overall is not None
 
 
 def test_no_holdout_leaves_references_empty() -> None:
-    m = evaluate(_df(seed=1), _df(seed=2))
+    m = assess(_df(seed=1), _df(seed=2)).metrics
     assert m.accuracy is not None and m.distances is not None and m.similarity is not None
     assert m.accuracy.overall_max is None and m.accuracy.univariate_max is None
     assert m.distances.dcr_share is None and m.distances.ims_holdout is None

@@ -1,10 +1,10 @@
-"""evaluate() returns the reference's ModelMetrics on a small mixed-type table."""
+"""assess().metrics is the reference's ModelMetrics on a small mixed-type table."""
 
 import numpy as np
 import pandas as pd
 
 from synth_dagster.domain.metrics import ModelMetrics
-from synth_dagster.qa import evaluate
+from synth_dagster.qa import assess
 
 
 def _table(n: int, seed: int) -> pd.DataFrame:
@@ -19,7 +19,7 @@ def _table(n: int, seed: int) -> pd.DataFrame:
 
 
 def test_evaluate_returns_model_metrics() -> None:
-    m = evaluate(_table(300, 1), _table(300, 2), _table(300, 3))
+    m = assess(_table(300, 1), _table(300, 2), _table(300, 3)).metrics
     assert isinstance(m, ModelMetrics)
     assert m.accuracy is not None and m.distances is not None and m.similarity is not None
     assert 0.8 < m.accuracy.overall <= 1.0

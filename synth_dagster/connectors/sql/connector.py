@@ -32,6 +32,7 @@ from synth_dagster.connectors.frames import (
     frame_from_rows,
     iter_frames,
     python_values,
+    rechunk,
     specs_of_frame,
 )
 from synth_dagster.connectors.sql.dialects import (
@@ -199,21 +200,10 @@ class SqlConnector(Connector):
             # stream_results: a server-side cursor, so the driver holds a batch, not the table
             batch = min(chunk_size, INSERT_BATCH)
             result = conn.execution_options(stream_results=True, max_row_buffer=batch).execute(stmt)
-            pending: list[pd.DataFrame] = []
-            size = 0
-            produced = False
             # rows as Python objects are ~10x the size of typed columns: type them in small
             # batches and join the batches into chunks
-            for rows in result.partitions(batch):
-                pending.append(frame_from_rows(rows, specs))
-                size += len(rows)
-                del rows
-                if size >= chunk_size:
-                    produced = True
-                    yield _join(pending)
-                    pending, size = [], 0
-            if pending or not produced:
-                yield _join(pending) if pending else empty_frame(specs)
+            batches = (frame_from_rows(rows, specs) for rows in result.partitions(batch))
+            yield from rechunk(batches, chunk_size, specs)
 
     # -------------------------------------------------------------- writing
 
@@ -454,10 +444,6 @@ class SqlConnector(Connector):
                     conn.exec_driver_sql("PRAGMA query_only = OFF")
                     conn.commit()
         return frame_from_values(rows, names)
-
-
-def _join(frames: list[pd.DataFrame]) -> pd.DataFrame:
-    return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
 
 
 def frame_from_values(rows: list[Any], names: list[str]) -> pd.DataFrame:

@@ -29,9 +29,9 @@ from synth_dagster.connectors.certs import CertificateFiles
 from synth_dagster.connectors.errors import AccessDeniedError, LocationExistsError, LocationNotFoundError
 from synth_dagster.connectors.frames import (
     ColumnSpec,
-    empty_frame,
     frame_from_arrow,
     iter_frames,
+    rechunk,
     spec_of_arrow_field,
     specs_of_frame,
 )
@@ -247,20 +247,8 @@ class StorageConnector(Connector):
                 # small Arrow batches from DuckDB (large ones double its buffers), joined into chunks
                 reader = relation.to_arrow_reader(min(chunk_size, ARROW_BATCH))
             specs = [_spec(f, t, hints.get(f.name)) for f, t in zip(reader.schema, types, strict=True)]
-            pending: list[pd.DataFrame] = []
-            size = 0
-            produced = False
-            for batch in bounded(iter(reader), watchdog):
-                if not batch.num_rows:
-                    continue
-                pending.append(frame_from_arrow(batch, specs))
-                size += batch.num_rows
-                if size >= chunk_size:
-                    produced = True
-                    yield _concat(pending)
-                    pending, size = [], 0
-            if pending or not produced:
-                yield _concat(pending) if pending else empty_frame(specs)
+            batches = (frame_from_arrow(b, specs) for b in bounded(iter(reader), watchdog) if b.num_rows)
+            yield from rechunk(batches, chunk_size, specs)
         finally:
             con.close()
 
@@ -399,10 +387,6 @@ class StorageConnector(Connector):
                 sink.close()
             if handle is not None:
                 handle.close()
-
-
-def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
-    return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
 
 
 def _spec(field: pa.Field, duckdb_type: str, hint: str | None) -> ColumnSpec:

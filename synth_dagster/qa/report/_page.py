@@ -10,7 +10,7 @@ from typing import Literal
 import plotly.graph_objects as go
 import plotly.offline
 
-from synth_dagster import __version__
+from synth_dagster._version import __version__
 from synth_dagster.qa.accuracy import MarginalAccuracy
 from synth_dagster.qa.evaluation import Evaluation
 from synth_dagster.qa.report import _figures as figs
