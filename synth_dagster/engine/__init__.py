@@ -6,7 +6,7 @@ config-driven work, `FlatGenerator` for one table.
 
 from synth_dagster.engine.errors import EngineInputError, TrainingCanceled
 from synth_dagster.engine.flat import FlatGenerator, FlatOptions, GenerationRequest
-from synth_dagster.engine.generator import TableSummary, TrainedGenerator, train_generator
+from synth_dagster.engine.multitable import TableSummary, TrainedGenerator, train_generator
 from synth_dagster.engine.progress import EngineProgress, ProgressCallback
 
 __all__ = [

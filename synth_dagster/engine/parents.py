@@ -14,7 +14,7 @@ child and parent columns. A flat child table takes two draws:
    actual parent.
 
 A sequence table is drawn once: its rows keep what they drew and get the parent nearest to it.
-Keys into lookup tables are modelled as the key itself (see `generator._lookup_key_labels`).
+Keys into lookup tables are modelled as the key itself (see `multitable.frames.lookup_key_labels`).
 """
 
 from __future__ import annotations

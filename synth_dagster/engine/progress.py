@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 
 @dataclass(frozen=True)
 class EngineProgress:
-    """A progress event. `step` names the operation (e.g. TRAIN_MODEL), `completed` of `total` units."""
+    """A progress event. `step` names the operation (e.g. TRAIN_MODEL), `completed` of `total` units;
+    `table` is the table it belongs to (None for events of the whole generator)."""
 
     step: str
     completed: float
@@ -18,6 +19,7 @@ class EngineProgress:
     loss: float | None = None
     val_loss: float | None = None
     elapsed: float = 0.0
+    table: str | None = None
 
 
 ProgressCallback = Callable[[EngineProgress], None]
@@ -30,3 +32,16 @@ def no_progress(_: EngineProgress) -> None:
 
 def never_stop() -> bool:
     return False
+
+
+def for_table(
+    on_progress: ProgressCallback, table: str, step: str | None = None, what: str = ""
+) -> ProgressCallback:
+    """Events of one table's model, tagged with the table (and, e.g. for key matchers, which are not
+    a step of their own, with another step name and a note of what they are about)."""
+
+    def forward(event: EngineProgress) -> None:
+        message = f"{what}: {event.message}" if what else event.message
+        on_progress(replace(event, table=table, step=step or event.step, message=message))
+
+    return forward

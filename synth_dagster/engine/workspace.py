@@ -42,7 +42,7 @@ def allowed_file(relative: str) -> bool:
 def check_workspace(directory: str | Path) -> None:
     """Load every model, key role, lookup table and key matcher of a workspace; EngineInputError
     naming the broken part if any of them cannot be read."""
-    from synth_dagster.engine.generator import TrainedGenerator  # why lazy: generator imports this
+    from synth_dagster.engine.multitable import TrainedGenerator  # why lazy: multitable imports this
 
     directory = Path(directory)
     unexpected = [

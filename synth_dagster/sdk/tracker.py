@@ -164,11 +164,13 @@ class JobTracker:
             step.progress = ProgressValue(value=step.progress.max, max=step.progress.max)
         self._dirty = True
 
-    def engine_event(self, event: EngineProgress, table: str | None) -> None:
+    def engine_event(self, event: EngineProgress) -> None:
+        table = event.table
         code = ENGINE_STEPS.get(event.step)
+        where = f"{table}: " if table else ""
         if code is None:
             if event.epoch is not None:  # e.g. a key matcher: logged, not a step of its own
-                self.log("INFO", event.message)
+                self.log("INFO", where + event.message)
                 self.flush()
             return
         self.advance(code, table, event.completed, event.total)
@@ -183,7 +185,7 @@ class JobTracker:
                     "elapsed": event.elapsed,
                 },
             ]
-            self.log("INFO", f"{table}: {event.message.removeprefix(f'{table}: ')}")
+            self.log("INFO", where + event.message)
         self.flush()
 
     # ----------------------------------------------------------------- store

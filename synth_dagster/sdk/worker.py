@@ -216,12 +216,9 @@ class TrainingJob(_Job):
         tracker = self.tracker
         config = GeneratorConfig.model_validate(record["config"])
         frames = self.pull(config)
-        names = sorted(frames, key=len, reverse=True)
 
         def on_progress(event: EngineProgress) -> None:
-            # the engine prefixes messages with "<table>: "
-            table = next((n for n in names if event.message.startswith(f"{n}: ")), None)
-            tracker.engine_event(event, table)
+            tracker.engine_event(event)
 
         workspace = scratch / "model"
         # clone("continue") gave this generator a copy of the trained model: training resumes from it
@@ -317,18 +314,13 @@ class GenerationJob(_Job):
         tracker = self.tracker
         config = self._config_with_seeds(record)
         trained, qa_dir = self._trained(record["generator_id"])
-        order = list(trained.summaries)
-        position = {"i": 0}
-
         def on_progress(event: EngineProgress) -> None:
             self.check()  # the engine has no stop hook for generation; raising here stops it
-            table = order[min(position["i"], len(order) - 1)]
-            tracker.engine_event(event, table)
+            tracker.engine_event(event)
             if event.step == "GENERATE_DATA" and event.completed >= event.total:
-                tracker.done(StepCode.GENERATE_DATA, table)
-                position["i"] += 1
+                tracker.done(StepCode.GENERATE_DATA, event.table)
 
-        tracker.begin(StepCode.GENERATE_DATA, order[0])
+        tracker.begin(StepCode.GENERATE_DATA, trained.order[0])
         frames = trained.generate(config, on_progress=on_progress)
         for name in frames:
             tracker.done(StepCode.GENERATE_DATA, name)
