@@ -314,6 +314,7 @@ class GenerationJob(_Job):
         tracker = self.tracker
         config = self._config_with_seeds(record)
         trained, qa_dir = self._trained(record["generator_id"])
+
         def on_progress(event: EngineProgress) -> None:
             self.check()  # the engine has no stop hook for generation; raising here stops it
             tracker.engine_event(event)
