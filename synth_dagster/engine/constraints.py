@@ -11,17 +11,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from pandas.api import types as ptypes
 
-from synth_dagster.engine.analysis import detect
+from synth_dagster.engine.analysis import ColumnPlan, detect
 from synth_dagster.engine.errors import EngineInputError
-
-if TYPE_CHECKING:
-    from synth_dagster.engine.flat import FlatGenerator
 
 COMBO_PREFIX = "__combo__"
 GAP_PREFIX = "__gap__"
@@ -201,25 +198,34 @@ class TableTransforms:
         name = self.model_column(source_column)
         return [i for i, c in enumerate(model_columns) if c == name]
 
-    def row_masks(self, seed: pd.DataFrame, generator: FlatGenerator, n: int) -> dict[int, np.ndarray]:
-        """For combinations seeded on some of their columns: only the matching combinations may be drawn."""
+    def row_masks(
+        self,
+        seed: pd.DataFrame,
+        plans: Sequence[ColumnPlan],
+        sub_ranges: Sequence[tuple[int, int]],
+        allowed: Sequence[np.ndarray],
+        n: int,
+    ) -> dict[int, np.ndarray]:
+        """For combinations seeded on some of their columns: only the matching combinations may be
+        drawn. `plans` are the model's columns, `sub_ranges` their sub-columns, `allowed` the codes
+        each sub-column may take."""
         masks: dict[int, np.ndarray] = {}
         for combo in self.combos:
             present = [c for c in combo.columns if c in seed.columns]
             if not present or len(present) == len(combo.columns):
                 continue
-            plan_index = generator.columns.index(combo.name)
-            plan = generator.plans[plan_index]
-            lo, _ = generator._sub_ranges[plan_index]
+            plan_index = [p.name for p in plans].index(combo.name)
+            plan = plans[plan_index]
+            lo, _ = sub_ranges[plan_index]
             code_of = {int(c): 2 + k for k, c in enumerate(plan.stats["categories"])}
             mask = np.zeros((n, 2 + len(code_of)), dtype=bool)
             pairs = combo.lookup(seed, present)
             codes = pairs["__combo"].map(code_of)
             ok = codes.notna().to_numpy()
             mask[pairs["__row"].to_numpy()[ok], codes[ok].astype(int).to_numpy()] = True
-            mask[~mask.any(1)] = generator.allowed[lo]  # no seen combination fits: fall back to all
-            masks[lo] = mask & generator.allowed[lo]
-            masks[lo][~masks[lo].any(1)] = generator.allowed[lo]
+            mask[~mask.any(1)] = allowed[lo]  # no seen combination fits: fall back to all
+            masks[lo] = mask & allowed[lo]
+            masks[lo][~masks[lo].any(1)] = allowed[lo]
         return masks
 
     # ------------------------------------------------------------ persistence

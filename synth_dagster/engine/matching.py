@@ -253,37 +253,7 @@ class KeyMatcher(nn.Module):
         batch = min(1024, auto_batch_size(len(train))) if parents_kept else 1024
         steps_per_epoch = max(1, -(-len(train) // batch))
         min_epochs = MIN_MATCHER_STEPS / steps_per_epoch if parents_kept else 0.0
-        n_parents = len(parents)
-
-        def loss_of(rows: np.ndarray) -> torch.Tensor:
-            rows_t = torch.from_numpy(rows)
-            target = targets[rows_t]
-            if n_parents <= FULL_SOFTMAX_PARENTS:
-                vectors, bias = matcher.parent_side(parents)
-            else:
-                # the true parents plus a uniform sample: a sampled softmax (uniform: no correction)
-                sample = torch.from_numpy(rng.choice(n_parents, FULL_SOFTMAX_PARENTS, replace=False))
-                candidates, target = torch.unique(torch.cat([target, sample]), return_inverse=True)
-                target = target[: len(rows)]
-                vectors, bias = matcher.parent_side(parents[candidates])
-            logits = matcher.scores(children[rows_t], vectors, bias)
-            return nn.functional.cross_entropy(logits, target)
-
-        def epoch() -> Iterator[tuple[torch.Tensor, int]]:
-            shuffled = train[rng.permutation(len(train))]
-            for start in range(0, len(shuffled), batch):
-                rows = shuffled[start : start + batch]
-                yield loss_of(rows), len(rows)
-
-        def validate() -> float:
-            rows = val if len(val) else train[:batch]
-            return float(
-                sum(
-                    float(loss_of(rows[s : s + batch])) * len(rows[s : s + batch])
-                    for s in range(0, len(rows), batch)
-                )
-                / len(rows)
-            )
+        batches = _MatcherBatches(matcher, children, targets, parents, (train, val), batch, rng)
 
         settings = TrainingSettings(
             max_epochs=max(15.0, min_epochs),
@@ -293,8 +263,8 @@ class KeyMatcher(nn.Module):
         )
         report = run_training(
             matcher,
-            epoch,
-            validate,
+            batches.epoch,
+            batches.validate,
             steps_per_epoch,
             batch,
             settings,
@@ -345,3 +315,52 @@ class KeyMatcher(nn.Module):
         matcher.load_state_dict(torch.load(directory / MATCHER_FILE, weights_only=True))
         matcher.eval()
         return matcher
+
+
+class _MatcherBatches:
+    """The key matcher's training batches and validation loss (a sampled softmax over parents
+    when there are many)."""
+
+    def __init__(
+        self,
+        matcher: KeyMatcher,
+        children: torch.Tensor,
+        targets: torch.Tensor,
+        parents: torch.Tensor,
+        split: tuple[np.ndarray, np.ndarray],
+        batch: int,
+        rng: np.random.Generator,
+    ):
+        self.matcher, self.children, self.targets, self.parents = matcher, children, targets, parents
+        self.train, self.val = split
+        self.batch, self.rng = batch, rng
+
+    def loss_of(self, rows: np.ndarray) -> torch.Tensor:
+        rows_t = torch.from_numpy(rows)
+        target = self.targets[rows_t]
+        n_parents = len(self.parents)
+        if n_parents <= FULL_SOFTMAX_PARENTS:
+            vectors, bias = self.matcher.parent_side(self.parents)
+        else:
+            # the true parents plus a uniform sample: a sampled softmax (uniform: no correction)
+            sample = torch.from_numpy(self.rng.choice(n_parents, FULL_SOFTMAX_PARENTS, replace=False))
+            candidates, target = torch.unique(torch.cat([target, sample]), return_inverse=True)
+            target = target[: len(rows)]
+            vectors, bias = self.matcher.parent_side(self.parents[candidates])
+        logits = self.matcher.scores(self.children[rows_t], vectors, bias)
+        return nn.functional.cross_entropy(logits, target)
+
+    def epoch(self) -> Iterator[tuple[torch.Tensor, int]]:
+        shuffled = self.train[self.rng.permutation(len(self.train))]
+        for start in range(0, len(shuffled), self.batch):
+            rows = shuffled[start : start + self.batch]
+            yield self.loss_of(rows), len(rows)
+
+    def validate(self) -> float:
+        rows = self.val if len(self.val) else self.train[: self.batch]
+        batch = self.batch
+        total = sum(
+            float(self.loss_of(rows[s : s + batch])) * len(rows[s : s + batch])
+            for s in range(0, len(rows), batch)
+        )
+        return float(total / len(rows))

@@ -7,6 +7,7 @@ import math
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -218,6 +219,69 @@ class ColumnOrders:
         return _loss(model, codes, self.canonical_masks(), [len(codes)], context)
 
 
+@dataclass
+class _Checkpoints:
+    """The best weights so far and the plateau count that stops training early."""
+
+    best_loss: float
+    best_state: dict[str, Any]
+    progress_loss: float = math.inf
+    bad_epochs: int = 0
+
+    def update(self, val: float, module: nn.Module) -> None:
+        if val < self.best_loss:
+            self.best_loss, self.best_state = val, copy.deepcopy(module.state_dict())
+        if (
+            math.isinf(self.progress_loss)
+            or val < self.progress_loss - abs(self.progress_loss) * MIN_RELATIVE_IMPROVEMENT
+        ):
+            self.progress_loss, self.bad_epochs = val, 0
+        else:
+            self.bad_epochs += 1
+
+    def plateaued(self, step: int) -> bool:
+        return self.bad_epochs >= PATIENCE_EPOCHS and step >= MIN_STEPS_BEFORE_STOPPING
+
+
+def _optimizer(
+    module: nn.Module, settings: TrainingSettings, batch_rows: int
+) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.ReduceLROnPlateau]:
+    optimizer = torch.optim.AdamW(
+        module.parameters(),
+        lr=settings.learning_rate or auto_learning_rate(batch_rows),
+        weight_decay=settings.weight_decay,
+    )
+    return optimizer, torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=1)
+
+
+def _train_epoch(
+    batches: Iterator[tuple[torch.Tensor, int]],
+    optimizer: torch.optim.Optimizer,
+    accumulate: int,
+    steps_per_epoch: int,
+    steps: tuple[int, int],
+    deadline: float,
+    should_stop: StopCheck,
+) -> tuple[float, int]:
+    """One epoch's optimisation: (mean training loss, steps done in all); stops at the step limit
+    or the deadline. `steps`: (steps done before, the limit)."""
+    step, max_steps = steps
+    running, seen = 0.0, 0
+    for i, (loss, rows) in enumerate(batches):
+        if should_stop():
+            raise TrainingCanceled("training was canceled")
+        (loss / accumulate).backward()
+        if (i + 1) % accumulate == 0 or i + 1 >= steps_per_epoch:
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+        running += loss.item() * rows
+        seen += rows
+        step += 1
+        if step >= max_steps or time.monotonic() > deadline:
+            break
+    return running / max(seen, 1), step
+
+
 def run_training(
     module: nn.Module,
     epoch_batches: Callable[[], Iterator[tuple[torch.Tensor, int]]],
@@ -236,12 +300,7 @@ def run_training(
     plateau, on `max_training_time`, or after `max_epochs`.
     """
     accumulate = max(1, settings.gradient_accumulation_steps or 1)
-    optimizer = torch.optim.AdamW(
-        module.parameters(),
-        lr=settings.learning_rate or auto_learning_rate(batch_rows),
-        weight_decay=settings.weight_decay,
-    )
-    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=1)
+    optimizer, scheduler = _optimizer(module, settings, batch_rows)
     steps_per_epoch = max(1, steps_per_epoch)
     max_steps = int(settings.max_epochs * steps_per_epoch)
     deadline = time.monotonic() + settings.max_training_time * 60 if settings.max_training_time else math.inf
@@ -254,62 +313,44 @@ def run_training(
         return value
 
     started = time.monotonic()
-    best_loss, best_state, bad_epochs, step = math.inf, copy.deepcopy(module.state_dict()), 0, 0
-    if continued:
-        # continued training keeps the earlier weights unless it improves on them
-        best_loss = checked_validation()
-    progress_loss = math.inf
-    stop_reason = "max_epochs"
-    epoch = 0
+    # continued training keeps the earlier weights unless it improves on them
+    checkpoints = _Checkpoints(
+        checked_validation() if continued else math.inf, copy.deepcopy(module.state_dict())
+    )
+    stop_reason, epoch, step = "max_epochs", 0, 0
     module.train()
     while step < max_steps:
         epoch += 1
-        running, seen = 0.0, 0
-        for i, (loss, rows) in enumerate(epoch_batches()):
-            if should_stop():
-                raise TrainingCanceled("training was canceled")
-            (loss / accumulate).backward()
-            if (i + 1) % accumulate == 0 or i + 1 >= steps_per_epoch:
-                optimizer.step()
-                optimizer.zero_grad(set_to_none=True)
-            running += loss.item() * rows
-            seen += rows
-            step += 1
-            if step >= max_steps or time.monotonic() > deadline:
-                break
+        loss, step = _train_epoch(
+            epoch_batches(), optimizer, accumulate, steps_per_epoch, (step, max_steps), deadline, should_stop
+        )
         val = checked_validation()
         scheduler.step(val)
-        elapsed = time.monotonic() - started
         on_progress(
             EngineProgress(
                 step="TRAIN_MODEL",
                 completed=min(step, max_steps),
                 total=max_steps,
                 epoch=step / steps_per_epoch,
-                loss=running / max(seen, 1),
+                loss=loss,
                 val_loss=val,
-                elapsed=elapsed,
-                message=f"epoch {epoch}: loss {running / max(seen, 1):.4f}, val_loss {val:.4f}",
+                elapsed=time.monotonic() - started,
+                message=f"epoch {epoch}: loss {loss:.4f}, val_loss {val:.4f}",
             )
         )
-        if val < best_loss:
-            best_loss, best_state = val, copy.deepcopy(module.state_dict())
-        if math.isinf(progress_loss) or val < progress_loss - abs(progress_loss) * MIN_RELATIVE_IMPROVEMENT:
-            progress_loss, bad_epochs = val, 0
-        else:
-            bad_epochs += 1
-        if bad_epochs >= PATIENCE_EPOCHS and step >= MIN_STEPS_BEFORE_STOPPING:
+        checkpoints.update(val, module)
+        if checkpoints.plateaued(step):
             stop_reason = "early_stopping"
             break
         if time.monotonic() > deadline:
             stop_reason = "max_training_time"
             break
-    module.load_state_dict(best_state)
+    module.load_state_dict(checkpoints.best_state)
     module.eval()
     return TrainingReport(
         epochs=step / steps_per_epoch,
         steps=step,
-        best_val_loss=best_loss,
+        best_val_loss=checkpoints.best_loss,
         seconds=time.monotonic() - started,
         stop_reason=stop_reason,
     )

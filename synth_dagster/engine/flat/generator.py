@@ -11,7 +11,7 @@ import json
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -19,65 +19,34 @@ import numpy as np
 import pandas as pd
 import torch
 
-from synth_dagster.engine.analysis import ColumnPlan, plan_column, restore, to_model_space
+from synth_dagster.engine.analysis import ColumnPlan, restore, to_model_space
 from synth_dagster.engine.constraints import TableTransforms
 from synth_dagster.engine.encoding import encoder_for
-from synth_dagster.engine.encoding.base import SUBJECTS
 from synth_dagster.engine.errors import EngineInputError
+from synth_dagster.engine.flat.frames import (
+    allowed_codes,
+    analyze_frame,
+    check_frame,
+    encode_frame,
+    exact_counts,
+    overlay,
+    rows_by_pattern,
+    shape_for,
+)
+from synth_dagster.engine.flat.options import (
+    VALIDATION_SHARE,
+    FlatOptions,
+    GenerationRequest,
+    training_settings,
+)
+from synth_dagster.engine.flat.seeding import rebalanced_seed
 from synth_dagster.engine.model import ModelShape, TabularARGN
 from synth_dagster.engine.progress import EngineProgress, ProgressCallback, StopCheck, never_stop, no_progress
 from synth_dagster.engine.sampling import SamplingControls, sample_codes
-from synth_dagster.engine.training import TrainingReport, TrainingSettings, train_model
+from synth_dagster.engine.training import TrainingReport, train_model
 
-VALIDATION_SHARE = 0.1
 META_FILE = "meta.json"
 WEIGHTS_FILE = "model.pt"
-
-
-@dataclass
-class FlatOptions:
-    """Engine-level settings for one table (mapped from ModelConfiguration by the sdk)."""
-
-    model_size: str = "medium"
-    max_sample_size: int | None = None
-    batch_size: int | None = None
-    gradient_accumulation_steps: int | None = None
-    max_epochs: float = 100.0
-    max_training_time: float | None = None
-    enable_flexible_generation: bool = True
-    value_protection: bool = True
-    rare_category_replacement_method: str = "CONSTANT"
-    random_state: int | None = None
-    encoding_types: dict[str, str] = field(default_factory=dict)
-    constraints: list[dict[str, Any]] = field(default_factory=list)
-
-
-@dataclass
-class GenerationRequest:
-    """What to draw: size or seed, sampling knobs and the flexible-generation features."""
-
-    size: int | None = None
-    seed: pd.DataFrame | None = None
-    sampling_temperature: float = 1.0
-    sampling_top_p: float = 1.0
-    rebalancing: Mapping[str, Any] | None = None  # {"column": ..., "probabilities": {...}}
-    imputation: Sequence[str] = ()
-    fairness: Mapping[str, Any] | None = None  # {"target_column": ..., "sensitive_columns": [...]}
-    random_state: int | None = None
-
-
-def _check_frame(frame: pd.DataFrame) -> None:
-    if not isinstance(frame, pd.DataFrame):
-        raise EngineInputError(f"training data must be a pandas DataFrame, got {type(frame).__name__}")
-    if frame.shape[1] == 0:
-        raise EngineInputError("the table has no columns; give it at least one column to learn")
-    if len(frame) == 0:
-        raise EngineInputError(
-            "the table is empty (0 rows); a generator needs at least one row to learn from"
-        )
-    dup = frame.columns[frame.columns.duplicated()].tolist()
-    if dup:
-        raise EngineInputError(f"column names must be unique; duplicated: {dup}")
 
 
 class FlatGenerator:
@@ -124,7 +93,7 @@ class FlatGenerator:
         `column_subjects`: columns whose value protection is their own (see `analyze_frame`).
         """
         options = options or FlatOptions()
-        _check_frame(frame)
+        check_frame(frame)
         if previous is not None and list(frame.columns) != previous.source_columns:
             raise EngineInputError(
                 f"cannot continue training: the table's columns {list(frame.columns)} differ from the "
@@ -250,7 +219,7 @@ class FlatGenerator:
         """Codes for every row: given (seeded) columns first, the rest drawn conditionally on them."""
         codes = np.empty_like(fixed)
         done = 0
-        for rows in _rows_by_pattern(given):
+        for rows in rows_by_pattern(given):
             first = given[rows[0]]
             order = [i for i in range(len(self.plans)) if first[i]] + [
                 i for i in range(len(self.plans)) if not first[i]
@@ -286,7 +255,7 @@ class FlatGenerator:
         for column in seed.columns:
             if column in out.columns:
                 keep = seed[column].notna() | ~pd.Series(column in imputation, index=seed.index)
-                out[column] = _overlay(
+                out[column] = overlay(
                     out[column], seed[column].reset_index(drop=True), keep.reset_index(drop=True)
                 )
         return out[self.source_columns]
@@ -311,51 +280,18 @@ class FlatGenerator:
             seed = pd.DataFrame(index=pd.RangeIndex(size if size is not None else self.n_training_rows))
         rebalancing = request.rebalancing
         if rebalancing:
-            seed = self._rebalancing_seed(seed, rebalancing, np.random.default_rng(request.random_state))
+            seed = rebalanced_seed(
+                seed,
+                rebalancing,
+                self.source_columns,
+                lambda column: self.plan(self.transforms.model_column(column)),
+                np.random.default_rng(request.random_state),
+            )
         for column in request.imputation:
             if column not in self.source_columns:
                 raise EngineInputError(
                     f"imputation column {column!r} is not a column of this generator: {self.source_columns}"
                 )
-        return seed
-
-    def _rebalancing_seed(
-        self, seed: pd.DataFrame, config: Mapping[str, Any], rng: np.random.Generator
-    ) -> pd.DataFrame:
-        column = config["column"]
-        if column not in self.source_columns:
-            raise EngineInputError(
-                f"rebalancing column {column!r} is not a column of this generator: {self.source_columns}"
-            )
-        if column in seed.columns:
-            raise EngineInputError(f"column {column!r} is both seeded and rebalanced; choose one")
-        plan = self.plan(self.transforms.model_column(column))
-        if plan.encoding_type != "TABULAR_CATEGORICAL" or plan.name != column:
-            raise EngineInputError(
-                f"rebalancing needs a categorical column, but {column!r} is encoded as {plan.encoding_type}; "
-                "pick a categorical column or set its encoding to TABULAR_CATEGORICAL"
-            )
-        cats = plan.stats["categories"]
-        counts = np.asarray(plan.stats["counts"], dtype=float)
-        by_name = {str(c): i for i, c in enumerate(cats)}
-        target = np.zeros(len(cats))
-        for key, share in dict(config["probabilities"]).items():
-            if str(key) not in by_name:
-                raise EngineInputError(
-                    f"rebalancing category {key!r} does not occur in column {column!r} (or is too rare to be "
-                    f"generated); known categories: {[str(c) for c in cats[:20]]}"
-                )
-            target[by_name[str(key)]] = float(share)
-        if target.sum() > 1 + 1e-9 or (target < 0).any():
-            raise EngineInputError("rebalancing probabilities must be between 0 and 1 and sum to at most 1")
-        rest = ~np.isin(np.arange(len(cats)), [by_name[str(k)] for k in config["probabilities"]])
-        if rest.any() and counts[rest].sum() > 0:
-            target[rest] = (1 - target.sum()) * counts[rest] / counts[rest].sum()
-        target = target / target.sum()
-        # Exact counts, then shuffled: shares hold to the row.
-        values = np.repeat(np.asarray(cats, dtype=object), exact_counts(target, len(seed)))
-        seed = seed.copy()
-        seed[column] = pd.Series(values[rng.permutation(len(values))], dtype=object)
         return seed
 
     def _fairness_seed(
@@ -435,7 +371,7 @@ class FlatGenerator:
                 allowed[lo][0] = False  # code 0 is null in every encoding's first sub-column
                 if not allowed[lo].any():
                     allowed[lo] = self.allowed[lo].copy()
-        row_allowed = self.transforms.row_masks(model_seed, self, n)
+        row_allowed = self.transforms.row_masks(model_seed, self.plans, self._sub_ranges, self.allowed, n)
         return SamplingControls(request.sampling_temperature, request.sampling_top_p, allowed, row_allowed)
 
     def _decode(
@@ -503,98 +439,3 @@ class FlatGenerator:
             holdout_index=np.asarray(meta["holdout_index"]),
             n_training_rows=meta["n_training_rows"],
         )
-
-
-def training_settings(options: FlatOptions, random_state: int | None = None) -> TrainingSettings:
-    return TrainingSettings(
-        max_epochs=options.max_epochs,
-        max_training_time=options.max_training_time,
-        batch_size=options.batch_size,
-        gradient_accumulation_steps=options.gradient_accumulation_steps,
-        enable_flexible_generation=options.enable_flexible_generation,
-        random_state=options.random_state if random_state is None else random_state,
-    )
-
-
-def analyze_frame(
-    frame: pd.DataFrame,
-    options: FlatOptions,
-    previous: FlatGenerator | None = None,
-    subjects: np.ndarray | None = None,
-    column_subjects: Mapping[str, np.ndarray | None] | None = None,
-) -> tuple[TableTransforms, list[ColumnPlan], pd.DataFrame]:
-    """Constraint transforms and column plans of a table (or the earlier ones of `previous`), and
-    the frame in model space. `subjects`: the subject of every row, for value protection by
-    subject in sequence tables (`encoding.base.SUBJECTS`). `column_subjects`: per column whose
-    protection differs from the table's, the subject of every row, or None for no protection
-    (a child's copy of its parents' columns follows the parent table's value protection)."""
-    column_subjects = column_subjects or {}
-    if previous is not None:
-        return previous.transforms, previous.plans, previous.transforms.forward(frame)
-    transforms = TableTransforms.fit(frame, options.constraints)
-    model_frame = transforms.forward(frame)
-    plans = [
-        plan_column(
-            name,
-            model_frame[name],
-            transforms.encoding_type(name, options.encoding_types.get(name, "AUTO")),
-            protect=column_subjects[name] is not None
-            if name in column_subjects
-            else options.value_protection,
-            options={
-                "rare_category_replacement_method": transforms.rare_method(
-                    name, options.rare_category_replacement_method
-                ),
-                SUBJECTS: column_subjects[name] if name in column_subjects else subjects,
-            },
-        )
-        for name in model_frame.columns
-    ]
-    return transforms, plans, model_frame
-
-
-def shape_for(plans: list[ColumnPlan], size: str, context_dim: int = 0) -> ModelShape:
-    return ModelShape(
-        cardinalities=tuple(s.cardinality for p in plans for s in p.sub_columns()),
-        column_of=tuple(i for i, p in enumerate(plans) for _ in p.sub_columns()),
-        size=size,
-        context_dim=context_dim,
-    )
-
-
-def allowed_codes(codes: np.ndarray, shape: ModelShape) -> list[np.ndarray]:
-    """Per sub-column, the codes seen in training (the only ones generation may draw)."""
-    return [np.bincount(codes[:, j], minlength=c) > 0 for j, c in enumerate(shape.cardinalities)]
-
-
-def _rows_by_pattern(given: np.ndarray) -> list[np.ndarray]:
-    """Row indices grouped by which columns are given (seeded), in order of first appearance."""
-    if len(given) == 0:
-        return []
-    if not given.any():
-        return [np.arange(len(given))]
-    _, first, inverse = np.unique(given, axis=0, return_index=True, return_inverse=True)
-    inverse = inverse.reshape(-1)
-    return [np.flatnonzero(inverse == g) for g in np.argsort(first)]
-
-
-def exact_counts(shares: np.ndarray, n: int) -> np.ndarray:
-    """Integer counts summing to n that follow `shares` as closely as possible (largest remainder)."""
-    shares = np.asarray(shares, dtype=float)
-    raw = shares / shares.sum() * n if shares.sum() > 0 else np.full(len(shares), n / len(shares))
-    counts = np.floor(raw).astype(int)
-    counts[np.argsort(raw - counts)[::-1][: n - counts.sum()]] += 1
-    return counts
-
-
-def encode_frame(frame: pd.DataFrame, plans: list[ColumnPlan]) -> np.ndarray:
-    blocks = [encoder_for(p.encoding_type).encode(to_model_space(frame[p.name], p), p.stats) for p in plans]
-    return np.ascontiguousarray(np.concatenate(blocks, axis=1), dtype=np.int64)
-
-
-def _overlay(generated: pd.Series, seeded: pd.Series, keep: pd.Series) -> pd.Series:
-    """Seeded values replace generated ones where kept, in the generated column's dtype where possible."""
-    try:
-        return generated.where(~keep, seeded.astype(generated.dtype))
-    except (TypeError, ValueError):
-        return generated.astype(object).where(~keep, seeded.astype(object))
