@@ -6,6 +6,7 @@ from synth_dagster.sdk.client import SynthClient
 from synth_dagster.sdk.connectors import Connector
 from synth_dagster.sdk.errors import (
     InvalidFileError,
+    InvalidRequestError,
     JobFailedError,
     JobStateError,
     MissingFileError,
@@ -20,6 +21,7 @@ __all__ = [
     "EngineInputError",
     "Generator",
     "InvalidFileError",
+    "InvalidRequestError",
     "JobFailedError",
     "JobStateError",
     "MissingFileError",

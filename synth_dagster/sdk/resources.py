@@ -11,12 +11,11 @@ import pandas as pd
 
 from synth_dagster.domain import GeneratorConfig, ProgressStatus, SyntheticDatasetConfig
 from synth_dagster.domain.errors import parse
-from synth_dagster.engine.errors import EngineInputError
 from synth_dagster.engine.inputs import check_training_frame
 from synth_dagster.engine.relations import check_primary_key
 from synth_dagster.sdk import launcher
 from synth_dagster.sdk.capabilities import refuse_unsupported_generator
-from synth_dagster.sdk.errors import JobStateError, NotFoundError
+from synth_dagster.sdk.errors import InvalidRequestError, JobStateError, NotFoundError
 from synth_dagster.sdk.frames import as_frame, write_frame
 from synth_dagster.sdk.jobs import (
     GENERATION,
@@ -55,7 +54,7 @@ def _records(client: SynthClient, kind: JobKind, filt: Filter) -> list[tuple[dic
 
 def _get(client: SynthClient, kind: JobKind, record_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
     if not isinstance(record_id, str) or not record_id:
-        raise EngineInputError(f"a {kind.noun} id must be a non-empty string, got {record_id!r}")
+        raise InvalidRequestError(f"a {kind.noun} id must be a non-empty string, got {record_id!r}")
     paths = Paths(kind, record_id)
     record = client.store.read_json_or_none(paths.record)
     if record is None:
@@ -91,7 +90,7 @@ class Generators:
             else parse(GeneratorConfig, _with_frames(config), "generator config")
         )
         if not cfg.tables:
-            raise EngineInputError("the generator config has no tables; add at least one table with data")
+            raise InvalidRequestError("the generator config has no tables; add at least one table with data")
         refuse_unsupported_generator(cfg)
         frames: dict[str, pd.DataFrame] = {}
         for table in cfg.tables:
@@ -100,7 +99,7 @@ class Generators:
                 check_primary_key(table, table.data)
                 frames[table.name] = table.data
             elif not (table.source_connector_id and table.location):
-                raise EngineInputError(
+                raise InvalidRequestError(
                     f"table {table.name!r} has no data: give a DataFrame as `data`, or a connector "
                     "with `source_connector_id` and `location`"
                 )
@@ -159,14 +158,14 @@ class Generators:
         names = [t.name for t in needed]
         if data is not None and not isinstance(data, dict):
             if len(names) != 1:
-                raise EngineInputError(
+                raise InvalidRequestError(
                     f"clone(data=...): give a dict {{table: DataFrame}} for the tables {names}"
                 )
             data = {names[0]: data}
         data = dict(data or {})
         unknown = sorted(set(data) - set(names))
         if unknown:
-            raise EngineInputError(
+            raise InvalidRequestError(
                 f"clone(data=...) names tables {unknown} that need no data (they read from a connector, or "
                 f"the generator still holds their rows); tables that need data: {names}"
             )
@@ -175,7 +174,7 @@ class Generators:
             example = (
                 "data=df" if len(names) == 1 else "data={" + ", ".join(f"{n!r}: df" for n in names) + "}"
             )
-            raise EngineInputError(
+            raise InvalidRequestError(
                 f"generator {source.id} was trained on DataFrames for tables {missing}, and rows given as "
                 f"DataFrames are not kept after training; pass them again: g.clone(..., {example})"
             )
@@ -185,7 +184,7 @@ class Generators:
             check_training_frame(table.name, frame, table.key_columns)
             expected = table.column_names
             if expected is not None and sorted(map(str, frame.columns)) != sorted(expected):
-                raise EngineInputError(
+                raise InvalidRequestError(
                     f"clone(data=...): table {table.name!r} has columns {list(frame.columns)}, but the "
                     f"generator was trained on {expected}; give the same columns"
                 )
@@ -195,7 +194,7 @@ class Generators:
     def _clone(self, source: Generator, training_status: str, data: Any = None) -> Generator:
         mode = str(training_status).lower()
         if mode not in ("new", "continue"):
-            raise EngineInputError(f"training_status must be 'new' or 'continue', got {training_status!r}")
+            raise InvalidRequestError(f"training_status must be 'new' or 'continue', got {training_status!r}")
         store = self.client.store
         source._refresh()
         if mode == "continue" and source.training_status is not ProgressStatus.DONE:
@@ -253,7 +252,7 @@ class SyntheticDatasets:
             else (config or {}).get("generator_id")
         )
         if not generator_id:
-            raise EngineInputError(
+            raise InvalidRequestError(
                 "the synthetic dataset config needs generator_id (or use client.generate(generator, ...))"
             )
         generator = self.client.generators.get(generator_id)
