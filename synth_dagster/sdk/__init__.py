@@ -4,6 +4,7 @@ from synth_dagster.domain import ConfigError
 from synth_dagster.engine.errors import EngineInputError
 from synth_dagster.sdk.client import SynthClient
 from synth_dagster.sdk.connectors import Connector
+from synth_dagster.sdk.datasets import SyntheticDataset
 from synth_dagster.sdk.errors import (
     InvalidFileError,
     InvalidRequestError,
@@ -13,7 +14,7 @@ from synth_dagster.sdk.errors import (
     NotFoundError,
     SynthClientError,
 )
-from synth_dagster.sdk.records import Generator, SyntheticDataset, TableView
+from synth_dagster.sdk.records import Generator, TableView
 
 __all__ = [
     "ConfigError",

@@ -26,9 +26,10 @@ from synth_dagster.domain import (
 from synth_dagster.domain.connectors import ConnectorConfig
 from synth_dagster.engine import TrainedGenerator
 from synth_dagster.sdk.connectors import Connector, Connectors
+from synth_dagster.sdk.datasets import SyntheticDataset
 from synth_dagster.sdk.errors import InvalidRequestError, JobStateError
 from synth_dagster.sdk.frames import as_frame, read_table_file
-from synth_dagster.sdk.records import Generator, SyntheticDataset
+from synth_dagster.sdk.records import Generator
 from synth_dagster.sdk.resources import Generators, SyntheticDatasets
 from synth_dagster.sdk.store import Store
 from synth_dagster.sdk.synthetic import build_config

@@ -7,6 +7,7 @@ import binascii
 import io
 import os
 import re
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -100,3 +101,13 @@ def write_frame(store: Store, relative: str, frame: pd.DataFrame, what: str) -> 
 
 def read_frame(store: Store, relative: str) -> pd.DataFrame:
     return pd.read_parquet(io.BytesIO(store.read_bytes(relative)))
+
+
+def save_path(file_path: str | os.PathLike[str] | None, default_name: str) -> Path:
+    """Where to save a file the user asked for: `file_path`, a file named `default_name` in it if it
+    is a folder, or in the working folder when it is None (parent folders are created)."""
+    target = Path(file_path) if file_path else Path.cwd() / default_name
+    if target.is_dir():
+        target = target / default_name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    return target

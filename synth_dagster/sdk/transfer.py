@@ -32,9 +32,9 @@ from synth_dagster.engine.errors import EngineInputError
 from synth_dagster.engine.workspace import check_workspace
 from synth_dagster.sdk import archive as zipcheck
 from synth_dagster.sdk.errors import InvalidFileError, JobStateError, MissingFileError
-from synth_dagster.sdk.frames import shown
+from synth_dagster.sdk.frames import save_path, shown
 from synth_dagster.sdk.jobs import TRAINING, Paths, new_state, now, write_state
-from synth_dagster.sdk.records import Generator, _target
+from synth_dagster.sdk.records import Generator
 from synth_dagster.sdk.store import Store
 
 if TYPE_CHECKING:
@@ -101,7 +101,7 @@ def export_generator(generator: Generator, file_path: str | os.PathLike[str] | N
             f"generator {generator.id} is {generator.training_status.value}; only DONE generators can be "
             "exported (train it first)"
         )
-    store = generator.client.store
+    store = generator.store
     state = generator._state
     artifacts = generator.paths.artifacts(state["artifact"])
     members: dict[str, bytes] = {}
@@ -129,7 +129,7 @@ def export_generator(generator: Generator, file_path: str | os.PathLike[str] | N
         "files": {n: {"size": len(b), "sha256": zipcheck.sha256_of(b)} for n, b in sorted(members.items())},
     }
     name = path_component(generator.name or "generator", "generator name").replace(" ", "-")
-    target = _target(file_path, f"{name}-{generator.id[:8]}.zip")
+    target = save_path(file_path, f"{name}-{generator.id[:8]}.zip")
     tmp = target.with_name(f".tmp-{uuid.uuid4().hex[:8]}-{target.name}")
     try:
         with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as out:
@@ -282,4 +282,4 @@ def import_generator(client: SynthClient, file_path: str | os.PathLike[str]) -> 
         "imported_from": str(file_path).split("?")[0],
     }
     client.store.write_json(paths.record, record)  # last: the generator appears complete
-    return Generator(client, record, state)
+    return Generator(client.store, record, state, client.quiet)
