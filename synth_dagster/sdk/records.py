@@ -193,6 +193,8 @@ class _Record:
     def reports(self, file_path: str | os.PathLike[str] | None = None, display: bool = False) -> Path | None:
         """A ZIP of the HTML reports (saved to file_path or the working folder), or inline display.
 
+        `display=True` shows them in a notebook; without IPython it prints where they are.
+
         Returns None when there are no reports (job not DONE, report disabled, or an imported record).
         """
         self._refresh()
@@ -210,10 +212,10 @@ class _Record:
             try:
                 from IPython.display import HTML
                 from IPython.display import display as show
-            except ImportError:
-                raise JobStateError(
-                    "reports(display=True) needs IPython (a notebook); use reports() for a ZIP"
-                ) from None
+            except ImportError:  # a plain script or terminal: say where the reports are
+                where = store.path if store.is_local else lambda p: f"{store.url.rstrip('/')}/{p}"
+                print("\n".join(f"report: {where(p)}" for p in paths))
+                return None
             for p in paths:
                 show(HTML(store.read_bytes(p).decode()))
             return None
