@@ -29,6 +29,7 @@ from synth_dagster.sdk.jobs.liveness import check_liveness
 from synth_dagster.sdk.jobs.state import ACTIVE, TRAINING, JobKind, Paths, read_state
 from synth_dagster.sdk.jobs.tracker import training_steps
 from synth_dagster.sdk.store import Store
+from synth_dagster.sdk.transfer import export_generator
 
 log = logging.getLogger(__name__)
 STATUS_MAX_AGE_SECONDS = 0.5  # a status read longer ago is re-read on access (unless DONE)
@@ -276,8 +277,6 @@ class Generator(_Record):
 
     def export_to_file(self, file_path: str | os.PathLike[str] | None = None) -> Path:
         """Save the trained generator as a ZIP: config, models, statistics, reports (no data, no secrets)."""
-        from synth_dagster.sdk.transfer import export_generator
-
         return export_generator(self, file_path)
 
     def clone(

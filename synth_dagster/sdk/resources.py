@@ -32,6 +32,7 @@ from synth_dagster.sdk.listing import Filter, page, parse_statuses
 from synth_dagster.sdk.records import Generator, _Record, load_record
 from synth_dagster.sdk.store import Store
 from synth_dagster.sdk.synthetic import build_config
+from synth_dagster.sdk.transfer import import_generator
 
 if TYPE_CHECKING:
     from synth_dagster.sdk.client import SynthClient
@@ -144,9 +145,7 @@ class Generators(_Collection[Generator]):
 
     def import_from_file(self, file_path: str | os.PathLike[str]) -> Generator:
         """Import a generator exported with `export_to_file()`, from a local path or a URL."""
-        from synth_dagster.sdk.transfer import import_generator
-
-        return import_generator(self.client, file_path)
+        return self._view(*import_generator(self.client.store, file_path))
 
 
 class SyntheticDatasets(_Collection[SyntheticDataset]):

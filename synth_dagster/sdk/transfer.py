@@ -34,11 +34,10 @@ from synth_dagster.sdk import archive as zipcheck
 from synth_dagster.sdk.errors import InvalidFileError, JobStateError, MissingFileError
 from synth_dagster.sdk.frames import save_path, shown
 from synth_dagster.sdk.jobs import TRAINING, Paths, new_state, now, write_state
-from synth_dagster.sdk.records import Generator
 from synth_dagster.sdk.store import Store
 
-if TYPE_CHECKING:
-    from synth_dagster.sdk.client import SynthClient
+if TYPE_CHECKING:  # annotations only: records.py imports this module
+    from synth_dagster.sdk.records import Generator
 
 MANIFEST = "synth_dagster_generator.json"
 STATISTICS = "statistics.json"
@@ -237,15 +236,17 @@ def _unpack(archive: zipfile.ZipFile, what: str, root: Path) -> tuple[_Manifest,
     return manifest, list(raw.get("tables") or [])
 
 
-def import_generator(client: SynthClient, file_path: str | os.PathLike[str]) -> Generator:
-    """Import an exported generator as a new, DONE generator of this client's store."""
+def import_generator(
+    store: Store, file_path: str | os.PathLike[str]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Import an exported generator as a new, DONE generator of `store`: its (record, state)."""
     what = f"the generator file {_shown(str(file_path))}"
     gid, job_id = str(uuid.uuid4()), f"import-{uuid.uuid4().hex[:12]}"
     paths = Paths(TRAINING, gid)
     artifacts = paths.artifacts(job_id)
     with tempfile.TemporaryDirectory() as tmp:
         local = Path(tmp) / "export.zip"
-        _fetch(file_path, client.store, local)
+        _fetch(file_path, store, local)
         try:
             archive = zipfile.ZipFile(local)
         except zipfile.BadZipFile:
@@ -255,9 +256,9 @@ def import_generator(client: SynthClient, file_path: str | os.PathLike[str]) -> 
         root = Path(tmp) / "unpacked"
         with archive:
             manifest, tables_stats = _unpack(archive, what, root)
-        client.store.put_dir(root / "model", f"{artifacts}/model")
+        store.put_dir(root / "model", f"{artifacts}/model")
         if (root / "reports").is_dir():
-            client.store.put_dir(root / "reports", f"{artifacts}/reports")
+            store.put_dir(root / "reports", f"{artifacts}/reports")
     info = manifest.generator
     tables = []
     for table in tables_stats:
@@ -272,7 +273,7 @@ def import_generator(client: SynthClient, file_path: str | os.PathLike[str]) -> 
         finished_at=info.training_time or now(),
         tables=tables,
     )
-    write_state(client.store, paths, state)
+    write_state(store, paths, state)
     record = {
         "id": gid,
         "name": info.name,
@@ -281,5 +282,5 @@ def import_generator(client: SynthClient, file_path: str | os.PathLike[str]) -> 
         "config": GeneratorConfig.model_validate(info.config).model_dump(mode="json"),
         "imported_from": str(file_path).split("?")[0],
     }
-    client.store.write_json(paths.record, record)  # last: the generator appears complete
-    return Generator(client.store, record, state, client.quiet)
+    store.write_json(paths.record, record)  # last: the generator appears complete
+    return record, state
