@@ -4,15 +4,17 @@ from synth_dagster.domain import ConfigError
 from synth_dagster.engine.errors import EngineInputError
 from synth_dagster.sdk.client import SynthClient
 from synth_dagster.sdk.connectors import Connector
+from synth_dagster.sdk.datasets import SyntheticDataset
 from synth_dagster.sdk.errors import (
     InvalidFileError,
+    InvalidRequestError,
     JobFailedError,
     JobStateError,
     MissingFileError,
     NotFoundError,
     SynthClientError,
 )
-from synth_dagster.sdk.records import Generator, SyntheticDataset, TableView
+from synth_dagster.sdk.records import Generator, TableView
 
 __all__ = [
     "ConfigError",
@@ -20,6 +22,7 @@ __all__ = [
     "EngineInputError",
     "Generator",
     "InvalidFileError",
+    "InvalidRequestError",
     "JobFailedError",
     "JobStateError",
     "MissingFileError",

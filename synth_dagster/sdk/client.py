@@ -25,11 +25,11 @@ from synth_dagster.domain import (
 )
 from synth_dagster.domain.connectors import ConnectorConfig
 from synth_dagster.engine import TrainedGenerator
-from synth_dagster.engine.errors import EngineInputError
 from synth_dagster.sdk.connectors import Connector, Connectors
-from synth_dagster.sdk.errors import JobStateError
+from synth_dagster.sdk.datasets import SyntheticDataset
+from synth_dagster.sdk.errors import InvalidRequestError, JobStateError
 from synth_dagster.sdk.frames import as_frame, read_table_file
-from synth_dagster.sdk.records import Generator, SyntheticDataset
+from synth_dagster.sdk.records import Generator
 from synth_dagster.sdk.resources import Generators, SyntheticDatasets
 from synth_dagster.sdk.store import Store
 from synth_dagster.sdk.synthetic import build_config
@@ -83,9 +83,9 @@ class SynthClient:
         `wait=False` returns as soon as the job is queued; follow it with `g.training.wait()`.
         """
         if config is None and data is None:
-            raise EngineInputError("train needs a config, or data (a DataFrame or a CSV/Parquet path)")
+            raise InvalidRequestError("train needs a config, or data (a DataFrame or a CSV/Parquet path)")
         if config is not None and data is not None:
-            raise EngineInputError(
+            raise InvalidRequestError(
                 "give either config or data, not both (put the data into the config's table)"
             )
         if config is None:

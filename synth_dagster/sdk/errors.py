@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from synth_dagster.domain.errors import SynthDagsterError
+from synth_dagster.engine.errors import EngineInputError
 
 
 class SynthClientError(SynthDagsterError, RuntimeError):
@@ -27,3 +28,9 @@ class InvalidFileError(JobStateError, ValueError):
 
 class MissingFileError(NotFoundError, FileNotFoundError):
     """No file at the path or URL handed to the client."""
+
+
+# why EngineInputError too: the sdk raised the engine's error for these checks before it had its own,
+# and callers (tests, the CLI, user code) catch them as EngineInputError / ValueError
+class InvalidRequestError(SynthClientError, EngineInputError):
+    """An argument, config or frame handed to the client cannot be used; the message says how to fix it."""

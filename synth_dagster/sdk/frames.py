@@ -7,11 +7,12 @@ import binascii
 import io
 import os
 import re
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from synth_dagster.engine.errors import EngineInputError
+from synth_dagster.sdk.errors import InvalidRequestError
 from synth_dagster.sdk.store import Store
 
 PARQUET_MAGIC = b"PAR1"
@@ -36,7 +37,7 @@ def _base64_parquet(text: str) -> pd.DataFrame | None:
     try:
         return pd.read_parquet(io.BytesIO(raw))
     except Exception as exc:  # pyarrow raises several types for a broken file
-        raise EngineInputError(f"the base64 text is a Parquet file that cannot be read: {exc}") from None
+        raise InvalidRequestError(f"the base64 text is a Parquet file that cannot be read: {exc}") from None
 
 
 def read_table_file(path: str | os.PathLike[str]) -> pd.DataFrame:
@@ -47,7 +48,7 @@ def read_table_file(path: str | os.PathLike[str]) -> pd.DataFrame:
         decoded = _base64_parquet(text) if isinstance(path, str) else None
         if decoded is not None:
             return decoded
-        raise EngineInputError(
+        raise InvalidRequestError(
             f"cannot read {shown(text)}: no such file; give a DataFrame, the path of a CSV / Parquet file, "
             "or a Parquet file as base64 text"
         )
@@ -55,7 +56,7 @@ def read_table_file(path: str | os.PathLike[str]) -> pd.DataFrame:
         return pd.read_parquet(text)
     if lower.endswith((".csv", ".csv.gz", ".tsv", ".tsv.gz")):
         return pd.read_csv(text, sep="\t" if ".tsv" in lower else ",")
-    raise EngineInputError(
+    raise InvalidRequestError(
         f"cannot read {shown(text)}: give a DataFrame, or a file ending in .csv, .csv.gz, .tsv or .parquet"
     )
 
@@ -70,7 +71,7 @@ def as_frame(data: Any, what: str) -> pd.DataFrame:
         return pd.DataFrame.from_records(data)
     if isinstance(data, dict) and all(isinstance(v, list | tuple) for v in data.values()):
         return pd.DataFrame(data)
-    raise EngineInputError(
+    raise InvalidRequestError(
         f"{what}: expected a pandas DataFrame, a CSV/Parquet path or a list of records, "
         f"got {type(data).__name__}"
     )
@@ -87,11 +88,11 @@ def parquet_bytes(frame: pd.DataFrame, what: str) -> bytes:
                 frame[[column]].to_parquet(index=False)
             except Exception:
                 kinds = sorted({type(v).__name__ for v in frame[column].dropna().head(1000)})
-                raise EngineInputError(
+                raise InvalidRequestError(
                     f"{what}: column {column!r} cannot be stored ({', '.join(kinds)} values mixed); "
                     f"convert it to one type first, e.g. df[{column!r}] = df[{column!r}].astype(str)"
                 ) from exc
-        raise EngineInputError(f"{what}: cannot be stored as Parquet: {exc}") from exc
+        raise InvalidRequestError(f"{what}: cannot be stored as Parquet: {exc}") from exc
 
 
 def write_frame(store: Store, relative: str, frame: pd.DataFrame, what: str) -> None:
@@ -100,3 +101,13 @@ def write_frame(store: Store, relative: str, frame: pd.DataFrame, what: str) -> 
 
 def read_frame(store: Store, relative: str) -> pd.DataFrame:
     return pd.read_parquet(io.BytesIO(store.read_bytes(relative)))
+
+
+def save_path(file_path: str | os.PathLike[str] | None, default_name: str) -> Path:
+    """Where to save a file the user asked for: `file_path`, a file named `default_name` in it if it
+    is a folder, or in the working folder when it is None (parent folders are created)."""
+    target = Path(file_path) if file_path else Path.cwd() / default_name
+    if target.is_dir():
+        target = target / default_name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    return target

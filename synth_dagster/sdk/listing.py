@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from synth_dagster.domain import ProgressStatus
-from synth_dagster.engine.errors import EngineInputError
+from synth_dagster.sdk.errors import InvalidRequestError
 
 
 def parse_day(text: str | dt.date | None, what: str) -> dt.date | None:
@@ -16,7 +16,7 @@ def parse_day(text: str | dt.date | None, what: str) -> dt.date | None:
     try:
         return dt.date.fromisoformat(str(text)[:10])
     except ValueError:
-        raise EngineInputError(f"{what} must be a date as YYYY-MM-DD, got {text!r}") from None
+        raise InvalidRequestError(f"{what} must be a date as YYYY-MM-DD, got {text!r}") from None
 
 
 def parse_statuses(status: str | ProgressStatus | Iterable[str] | None) -> set[str] | None:
@@ -29,7 +29,7 @@ def parse_statuses(status: str | ProgressStatus | Iterable[str] | None) -> set[s
             out.add(ProgressStatus(item).value)
         except ValueError:
             allowed = ", ".join(s.value for s in ProgressStatus)
-            raise EngineInputError(f"unknown status {item!r}; use one of {allowed}") from None
+            raise InvalidRequestError(f"unknown status {item!r}; use one of {allowed}") from None
     return out
 
 
@@ -60,7 +60,7 @@ class Filter:
 
 def page(items: Iterable[Any], offset: int, limit: int | None) -> Iterator[Any]:
     if offset < 0 or (limit is not None and limit < 0):
-        raise EngineInputError("offset and limit must not be negative")
+        raise InvalidRequestError("offset and limit must not be negative")
     for i, item in enumerate(items):
         if i < offset:
             continue

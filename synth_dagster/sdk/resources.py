@@ -5,20 +5,19 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import pandas as pd
 
-from synth_dagster.domain import GeneratorConfig, ProgressStatus, SyntheticDatasetConfig
+from synth_dagster.domain import GeneratorConfig, SyntheticDatasetConfig
 from synth_dagster.domain.errors import parse
-from synth_dagster.engine.errors import EngineInputError
 from synth_dagster.engine.inputs import check_training_frame
 from synth_dagster.engine.relations import check_primary_key
-from synth_dagster.sdk import launcher
 from synth_dagster.sdk.capabilities import refuse_unsupported_generator
-from synth_dagster.sdk.errors import JobStateError, NotFoundError
+from synth_dagster.sdk.datasets import SyntheticDataset
+from synth_dagster.sdk.errors import InvalidRequestError
 from synth_dagster.sdk.frames import as_frame, write_frame
-from synth_dagster.sdk.jobs import (
+from synth_dagster.sdk.jobs.state import (
     GENERATION,
     SEED_PREFIX,
     TRAINING,
@@ -27,19 +26,22 @@ from synth_dagster.sdk.jobs import (
     new_state,
     now,
     read_state,
-    table_file,
     write_state,
 )
 from synth_dagster.sdk.listing import Filter, page, parse_statuses
-from synth_dagster.sdk.records import Generator, SyntheticDataset
+from synth_dagster.sdk.records import Generator, _Record, load_record
+from synth_dagster.sdk.store import Store
+from synth_dagster.sdk.synthetic import build_config
+from synth_dagster.sdk.transfer import import_generator
 
 if TYPE_CHECKING:
     from synth_dagster.sdk.client import SynthClient
 
+R = TypeVar("R", bound=_Record)
 
-def _records(client: SynthClient, kind: JobKind, filt: Filter) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+
+def _records(store: Store, kind: JobKind, filt: Filter) -> list[tuple[dict[str, Any], dict[str, Any]]]:
     """(record, state) of every complete record of a kind that passes the filter, newest first."""
-    store = client.store
     out = []
     for rid in store.list_dir(kind.folder):
         paths = Paths(kind, rid)
@@ -53,17 +55,35 @@ def _records(client: SynthClient, kind: JobKind, filt: Filter) -> list[tuple[dic
     return out
 
 
-def _get(client: SynthClient, kind: JobKind, record_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    if not isinstance(record_id, str) or not record_id:
-        raise EngineInputError(f"a {kind.noun} id must be a non-empty string, got {record_id!r}")
-    paths = Paths(kind, record_id)
-    record = client.store.read_json_or_none(paths.record)
-    if record is None:
-        raise NotFoundError(
-            f"no {kind.noun} with id {record_id!r} in {client.store.url}; list them with "
-            f"client.{kind.folder.replace('-', '_')}.list()"
-        )
-    return record, read_state(client.store, paths)
+class _Collection(Generic[R]):
+    """The records of one kind in the client's store: what `get` and `list` share."""
+
+    view: type[R]
+
+    def __init__(self, client: SynthClient):
+        self.client = client
+
+    def _view(self, record: dict[str, Any], state: dict[str, Any]) -> R:
+        return self.view(self.client.store, record, state, self.client.quiet)
+
+    def _get(self, record_id: str) -> R:
+        return self._view(*load_record(self.client.store, self.view.kind, record_id))
+
+    def list(
+        self,
+        offset: int = 0,
+        limit: int | None = None,
+        status: str | Iterable[str] | None = None,
+        search_term: str | None = None,
+        created_from: str | None = None,
+        created_to: str | None = None,
+    ) -> Iterator[R]:
+        """Newest first; `status` filters on the status of their job (training for generators,
+        generation for synthetic datasets), `search_term` on name/description, `created_from` /
+        `created_to` (YYYY-MM-DD) on the creation date."""
+        filt = Filter(search_term, created_from, created_to, parse_statuses(status))
+        items = _records(self.client.store, self.view.kind, filt)
+        return page((self._view(r, s) for r, s in items), offset, limit)
 
 
 def _with_frames(config: Any) -> Any:
@@ -78,20 +98,18 @@ def _with_frames(config: Any) -> Any:
     return {**config, "tables": tables} if "tables" in config else config
 
 
-class Generators:
-    def __init__(self, client: SynthClient):
-        self.client = client
+class Generators(_Collection[Generator]):
+    view = Generator
 
     def create(self, config: GeneratorConfig | dict[str, Any]) -> Generator:
         """A NEW generator; DataFrame tables are kept privately in the store until its training has run."""
-        launcher.ensure_not_bootstrapping()
         cfg = (
             config
             if isinstance(config, GeneratorConfig)
             else parse(GeneratorConfig, _with_frames(config), "generator config")
         )
         if not cfg.tables:
-            raise EngineInputError("the generator config has no tables; add at least one table with data")
+            raise InvalidRequestError("the generator config has no tables; add at least one table with data")
         refuse_unsupported_generator(cfg)
         frames: dict[str, pd.DataFrame] = {}
         for table in cfg.tables:
@@ -100,7 +118,7 @@ class Generators:
                 check_primary_key(table, table.data)
                 frames[table.name] = table.data
             elif not (table.source_connector_id and table.location):
-                raise EngineInputError(
+                raise InvalidRequestError(
                     f"table {table.name!r} has no data: give a DataFrame as `data`, or a connector "
                     "with `source_connector_id` and `location`"
                 )
@@ -120,130 +138,18 @@ class Generators:
             "tables": [{"name": t.name, "columns": t.column_names or []} for t in cfg.tables],
         }
         store.write_json(paths.record, record)  # last: a listed generator is complete
-        return Generator(self.client, record, state)
+        return self._view(record, state)
 
     def get(self, generator_id: str) -> Generator:
-        record, state = _get(self.client, TRAINING, generator_id)
-        return Generator(self.client, record, state)
-
-    def list(
-        self,
-        offset: int = 0,
-        limit: int | None = None,
-        status: str | Iterable[str] | None = None,
-        search_term: str | None = None,
-        created_from: str | None = None,
-        created_to: str | None = None,
-    ) -> Iterator[Generator]:
-        """Generators, newest first; `status` filters on training status, `search_term` on name/description."""
-        filt = Filter(search_term, created_from, created_to, parse_statuses(status))
-        items = _records(self.client, TRAINING, filt)
-        return page((Generator(self.client, r, s) for r, s in items), offset, limit)
+        return self._get(generator_id)
 
     def import_from_file(self, file_path: str | os.PathLike[str]) -> Generator:
         """Import a generator exported with `export_to_file()`, from a local path or a URL."""
-        from synth_dagster.sdk.transfer import import_generator
-
-        return import_generator(self.client, file_path)
-
-    def _clone_inputs(self, source: Generator, data: Any) -> dict[str, pd.DataFrame]:
-        """The frames a clone trains on: for every DataFrame table the source no longer holds (they are
-        deleted after training), one given in `data` (a DataFrame for one such table, or {table: df})."""
-        store = self.client.store
-        held = set(store.list_dir(source.paths.input_dir))
-        needed = [
-            t
-            for t in source.config().tables or []
-            if not t.source_connector_id and f"{table_file(t.name)}.parquet" not in held
-        ]
-        names = [t.name for t in needed]
-        if data is not None and not isinstance(data, dict):
-            if len(names) != 1:
-                raise EngineInputError(
-                    f"clone(data=...): give a dict {{table: DataFrame}} for the tables {names}"
-                )
-            data = {names[0]: data}
-        data = dict(data or {})
-        unknown = sorted(set(data) - set(names))
-        if unknown:
-            raise EngineInputError(
-                f"clone(data=...) names tables {unknown} that need no data (they read from a connector, or "
-                f"the generator still holds their rows); tables that need data: {names}"
-            )
-        missing = [n for n in names if n not in data]
-        if missing:
-            example = (
-                "data=df" if len(names) == 1 else "data={" + ", ".join(f"{n!r}: df" for n in names) + "}"
-            )
-            raise EngineInputError(
-                f"generator {source.id} was trained on DataFrames for tables {missing}, and rows given as "
-                f"DataFrames are not kept after training; pass them again: g.clone(..., {example})"
-            )
-        frames = {}
-        for table in needed:
-            frame = as_frame(data[table.name], f"clone(data=...) for table {table.name!r}")
-            check_training_frame(table.name, frame, table.key_columns)
-            expected = table.column_names
-            if expected is not None and sorted(map(str, frame.columns)) != sorted(expected):
-                raise EngineInputError(
-                    f"clone(data=...): table {table.name!r} has columns {list(frame.columns)}, but the "
-                    f"generator was trained on {expected}; give the same columns"
-                )
-            frames[table.name] = frame
-        return frames
-
-    def _clone(self, source: Generator, training_status: str, data: Any = None) -> Generator:
-        mode = str(training_status).lower()
-        if mode not in ("new", "continue"):
-            raise EngineInputError(f"training_status must be 'new' or 'continue', got {training_status!r}")
-        store = self.client.store
-        source._refresh()
-        if mode == "continue" and source.training_status is not ProgressStatus.DONE:
-            raise JobStateError(
-                f"generator {source.id} is {source.training_status.value}; clone('continue') needs a DONE "
-                "generator (use clone('new') otherwise)"
-            )
-        frames = self._clone_inputs(source, data)
-        gid = str(uuid.uuid4())
-        paths = Paths(TRAINING, gid)
-        for name, frame in frames.items():
-            write_frame(store, paths.input_file(name), frame, f"table {name!r}")
-        # DataFrame inputs that the source still holds (it was never trained) come along
-        for name in store.list_dir(source.paths.input_dir):
-            store.write_bytes(
-                f"{paths.input_dir}/{name}",
-                store.read_bytes(f"{source.paths.input_dir}/{name}"),
-                private=True,
-            )
-        state = new_state()
-        if mode == "continue":
-            artifact = source._state["artifact"]
-            job_id = f"clone-{uuid.uuid4().hex[:12]}"
-            store.copy_dir(source.paths.artifacts(artifact), paths.artifacts(job_id))
-            tables = []
-            for table in source._state.get("tables") or []:
-                item = dict(table)
-                if item.get("report"):
-                    item["report"] = item["report"].replace(
-                        source.paths.artifacts(artifact), paths.artifacts(job_id)
-                    )
-                tables.append(item)
-            state.update(status=ProgressStatus.CONTINUE.value, job_id=job_id, artifact=job_id, tables=tables)
-        write_state(store, paths, state)
-        record = {
-            **{k: v for k, v in source._meta.items() if k not in ("imported_from",)},
-            "id": gid,
-            "name": f"Clone - {source.name}",
-            "created_at": now(),
-            "cloned_from": source.id,
-        }
-        store.write_json(paths.record, record)
-        return Generator(self.client, record, state)
+        return self._view(*import_generator(self.client.store, file_path))
 
 
-class SyntheticDatasets:
-    def __init__(self, client: SynthClient):
-        self.client = client
+class SyntheticDatasets(_Collection[SyntheticDataset]):
+    view = SyntheticDataset
 
     def create(self, config: SyntheticDatasetConfig | dict[str, Any]) -> SyntheticDataset:
         """A NEW synthetic dataset of `config.generator_id`; start it with `sd.generation.start()`."""
@@ -253,7 +159,7 @@ class SyntheticDatasets:
             else (config or {}).get("generator_id")
         )
         if not generator_id:
-            raise EngineInputError(
+            raise InvalidRequestError(
                 "the synthetic dataset config needs generator_id (or use client.generate(generator, ...))"
             )
         generator = self.client.generators.get(generator_id)
@@ -262,9 +168,6 @@ class SyntheticDatasets:
     def _create(
         self, generator: Generator, config: Any, size: Any, seed: Any, name: str | None
     ) -> SyntheticDataset:
-        from synth_dagster.sdk.synthetic import build_config
-
-        launcher.ensure_not_bootstrapping()
         cfg = build_config(generator, config, size, seed, probe=False)
         assert isinstance(cfg, SyntheticDatasetConfig)
         sid = str(uuid.uuid4())
@@ -290,22 +193,7 @@ class SyntheticDatasets:
             "tables": [{"name": t.name} for t in generator.tables],
         }
         store.write_json(paths.record, record)
-        return SyntheticDataset(self.client, record, state)
+        return self._view(record, state)
 
     def get(self, synthetic_dataset_id: str) -> SyntheticDataset:
-        record, state = _get(self.client, GENERATION, synthetic_dataset_id)
-        return SyntheticDataset(self.client, record, state)
-
-    def list(
-        self,
-        offset: int = 0,
-        limit: int | None = None,
-        status: str | Iterable[str] | None = None,
-        search_term: str | None = None,
-        created_from: str | None = None,
-        created_to: str | None = None,
-    ) -> Iterator[SyntheticDataset]:
-        """Synthetic datasets, newest first; `status` filters on generation status."""
-        filt = Filter(search_term, created_from, created_to, parse_statuses(status))
-        items = _records(self.client, GENERATION, filt)
-        return page((SyntheticDataset(self.client, r, s) for r, s in items), offset, limit)
+        return self._get(synthetic_dataset_id)

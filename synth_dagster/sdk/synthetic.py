@@ -11,8 +11,8 @@ from synth_dagster.domain import (
     validate_synthetic_config,
 )
 from synth_dagster.domain.errors import parse
-from synth_dagster.engine.errors import EngineInputError
 from synth_dagster.sdk.capabilities import refuse_unsupported_synthetic
+from synth_dagster.sdk.errors import InvalidRequestError
 from synth_dagster.sdk.frames import as_frame
 from synth_dagster.sdk.records import Generator
 
@@ -27,7 +27,9 @@ def _as_dict(config: Any) -> dict[str, Any]:
             if table.configuration.sample_seed_data is not None:
                 data["tables"][i]["configuration"]["sample_seed_data"] = table.configuration.sample_seed_data
         return data
-    raise EngineInputError(f"config must be a dict or a SyntheticDatasetConfig, got {type(config).__name__}")
+    raise InvalidRequestError(
+        f"config must be a dict or a SyntheticDatasetConfig, got {type(config).__name__}"
+    )
 
 
 def column_map(generator: Generator) -> dict[str, Any]:
@@ -53,9 +55,9 @@ def build_config(
     data = _as_dict(config) if config is not None else {}
     table_names = [t.name for t in generator.tables]
     if isinstance(size, bool) or (size is not None and not isinstance(size, int | dict)):
-        raise EngineInputError(f"size must be a positive integer or a dict of them, got {size!r}")
+        raise InvalidRequestError(f"size must be a positive integer or a dict of them, got {size!r}")
     if isinstance(size, int) and size <= 0:
-        raise EngineInputError(f"size must be a positive integer, got {size}")
+        raise InvalidRequestError(f"size must be a positive integer, got {size}")
     # an int sizes every subject table; tables under a context key follow their parents
     subjects = [
         t.name for t in generator.config().tables or [] if t.context_foreign_key is None and not t.is_lookup
@@ -67,7 +69,7 @@ def build_config(
         seeds = {table_names[0]: seed} if seed is not None and table_names else {}
     unknown = sorted((set(sizes) | set(seeds)) - set(table_names))
     if unknown:
-        raise EngineInputError(
+        raise InvalidRequestError(
             f"size/seed name tables {unknown} that the generator does not have: {table_names}"
         )
     tables = [dict(t) for t in data.get("tables") or []]

@@ -32,13 +32,12 @@ from synth_dagster.engine.errors import EngineInputError
 from synth_dagster.engine.workspace import check_workspace
 from synth_dagster.sdk import archive as zipcheck
 from synth_dagster.sdk.errors import InvalidFileError, JobStateError, MissingFileError
-from synth_dagster.sdk.frames import shown
+from synth_dagster.sdk.frames import save_path, shown
 from synth_dagster.sdk.jobs import TRAINING, Paths, new_state, now, write_state
-from synth_dagster.sdk.records import Generator, _target
 from synth_dagster.sdk.store import Store
 
-if TYPE_CHECKING:
-    from synth_dagster.sdk.client import SynthClient
+if TYPE_CHECKING:  # annotations only: records.py imports this module
+    from synth_dagster.sdk.records import Generator
 
 MANIFEST = "synth_dagster_generator.json"
 STATISTICS = "statistics.json"
@@ -101,7 +100,7 @@ def export_generator(generator: Generator, file_path: str | os.PathLike[str] | N
             f"generator {generator.id} is {generator.training_status.value}; only DONE generators can be "
             "exported (train it first)"
         )
-    store = generator.client.store
+    store = generator.store
     state = generator._state
     artifacts = generator.paths.artifacts(state["artifact"])
     members: dict[str, bytes] = {}
@@ -129,7 +128,7 @@ def export_generator(generator: Generator, file_path: str | os.PathLike[str] | N
         "files": {n: {"size": len(b), "sha256": zipcheck.sha256_of(b)} for n, b in sorted(members.items())},
     }
     name = path_component(generator.name or "generator", "generator name").replace(" ", "-")
-    target = _target(file_path, f"{name}-{generator.id[:8]}.zip")
+    target = save_path(file_path, f"{name}-{generator.id[:8]}.zip")
     tmp = target.with_name(f".tmp-{uuid.uuid4().hex[:8]}-{target.name}")
     try:
         with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as out:
@@ -237,15 +236,17 @@ def _unpack(archive: zipfile.ZipFile, what: str, root: Path) -> tuple[_Manifest,
     return manifest, list(raw.get("tables") or [])
 
 
-def import_generator(client: SynthClient, file_path: str | os.PathLike[str]) -> Generator:
-    """Import an exported generator as a new, DONE generator of this client's store."""
+def import_generator(
+    store: Store, file_path: str | os.PathLike[str]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Import an exported generator as a new, DONE generator of `store`: its (record, state)."""
     what = f"the generator file {_shown(str(file_path))}"
     gid, job_id = str(uuid.uuid4()), f"import-{uuid.uuid4().hex[:12]}"
     paths = Paths(TRAINING, gid)
     artifacts = paths.artifacts(job_id)
     with tempfile.TemporaryDirectory() as tmp:
         local = Path(tmp) / "export.zip"
-        _fetch(file_path, client.store, local)
+        _fetch(file_path, store, local)
         try:
             archive = zipfile.ZipFile(local)
         except zipfile.BadZipFile:
@@ -255,9 +256,9 @@ def import_generator(client: SynthClient, file_path: str | os.PathLike[str]) -> 
         root = Path(tmp) / "unpacked"
         with archive:
             manifest, tables_stats = _unpack(archive, what, root)
-        client.store.put_dir(root / "model", f"{artifacts}/model")
+        store.put_dir(root / "model", f"{artifacts}/model")
         if (root / "reports").is_dir():
-            client.store.put_dir(root / "reports", f"{artifacts}/reports")
+            store.put_dir(root / "reports", f"{artifacts}/reports")
     info = manifest.generator
     tables = []
     for table in tables_stats:
@@ -272,7 +273,7 @@ def import_generator(client: SynthClient, file_path: str | os.PathLike[str]) -> 
         finished_at=info.training_time or now(),
         tables=tables,
     )
-    write_state(client.store, paths, state)
+    write_state(store, paths, state)
     record = {
         "id": gid,
         "name": info.name,
@@ -281,5 +282,5 @@ def import_generator(client: SynthClient, file_path: str | os.PathLike[str]) -> 
         "config": GeneratorConfig.model_validate(info.config).model_dump(mode="json"),
         "imported_from": str(file_path).split("?")[0],
     }
-    client.store.write_json(paths.record, record)  # last: the generator appears complete
-    return Generator(client, record, state)
+    store.write_json(paths.record, record)  # last: the generator appears complete
+    return record, state

@@ -34,7 +34,7 @@ class _Payload:
 
 def _pickle_workspace(people_generator: Generator, target: Path, marker: Path) -> Path:
     """The generator's model folder as an older version wrote it: combinations as a pickle."""
-    store = people_generator.client.store
+    store = people_generator.store
     source = Path(store.path(people_generator.paths.artifacts(people_generator._state["artifact"]), "model"))
     shutil.copytree(source, target)
     parquet = next(target.rglob("combinations_0.parquet"))

@@ -1,7 +1,7 @@
 """The worker process: runs one training or generation job against the store, then exits.
 
-Started by `launcher.launch` with the "forkserver" or "spawn" start method (never plain fork:
-torch's thread pools do not survive it). Everything the job needs is in the store; everything it
+Started by `launcher.launch`: forked by the fork server (`server.py`), or as
+`python -m synth_dagster.sdk.jobs.worker JOB_ID` with the job's spec pickled on stdin ("spawn"). Everything the job needs is in the store; everything it
 produces goes under `artifacts/<job>/` and becomes visible only when `status.json` says DONE.
 """
 
@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import logging
 import os
+import pickle
 import shutil
 import signal
+import sys
 import threading
 import time
 import traceback
@@ -31,7 +33,7 @@ from synth_dagster.engine.progress import EngineProgress
 from synth_dagster.sdk import quality
 from synth_dagster.sdk.connectors import load_connector_config
 from synth_dagster.sdk.frames import read_frame
-from synth_dagster.sdk.jobs import (
+from synth_dagster.sdk.jobs.state import (
     GENERATION,
     HEARTBEAT_SECONDS,
     HOST,
@@ -50,8 +52,8 @@ from synth_dagster.sdk.jobs import (
     table_file,
     write_state,
 )
+from synth_dagster.sdk.jobs.tracker import JobTracker, generation_steps, training_steps
 from synth_dagster.sdk.store import Store
-from synth_dagster.sdk.tracker import JobTracker, generation_steps, training_steps
 
 log = logging.getLogger(__name__)
 
@@ -399,3 +401,14 @@ def run_job(spec: dict[str, Any]) -> None:
     job = job_class(store, spec["record_id"], spec["job_id"])
     signal.signal(signal.SIGINT, job.interrupt)
     job.run()
+
+
+def main() -> None:
+    """`python -m synth_dagster.sdk.jobs.worker JOB_ID`: run the job whose spec comes on stdin."""
+    spec = pickle.load(sys.stdin.buffer)  # why pickle: written by the launcher of this very package
+    sys.stdin.close()
+    run_job(spec)
+
+
+if __name__ == "__main__":
+    main()

@@ -18,7 +18,7 @@ from synth_dagster.domain import (
     TaskType,
 )
 from synth_dagster.engine.progress import EngineProgress
-from synth_dagster.sdk.jobs import Paths, now
+from synth_dagster.sdk.jobs.state import Paths, now
 from synth_dagster.sdk.store import Store
 
 # The engine's step names for the job steps they belong to.

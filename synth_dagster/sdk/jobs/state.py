@@ -1,4 +1,4 @@
-"""Job state shared by the client and the worker: paths, status, liveness, failure and clean-up.
+"""Job state shared by the client and the worker: paths, status, failure, clean-up and process checks.
 
 A record (generator or synthetic dataset) has at most one job at a time. Its `status.json` says
 which job is the latest (`job_id`), which job's artifacts are published (`artifact`) and the status
@@ -283,41 +283,3 @@ def describe_exit(exitcode: int | None) -> str:
         except ValueError:
             return f"was killed by signal {-exitcode}"
     return f"exited with code {exitcode}"
-
-
-def _exit_of_own_worker(job_id: str) -> str | None:
-    """How a worker started by this process ended (with its signal), if this process started it."""
-    from synth_dagster.sdk import launcher  # why lazy: launcher imports this module
-
-    worker = launcher.RUNNING.get(job_id)
-    if worker is None:
-        return None
-    worker.ended.wait(5)  # the watcher thread reads the exit status; never poll the process here
-    return (
-        f"the worker process (pid {worker.process.pid}) {describe_exit(worker.exitcode)} before the job ended"
-    )
-
-
-def check_liveness(store: Store, paths: Paths, state: dict[str, Any]) -> dict[str, Any]:
-    """If an active job's worker is gone, mark the job FAILED (with the cause) and return the new state."""
-    if state["status"] not in ACTIVE:
-        return state
-    job_id = state["job_id"]
-    info = store.read_json_or_none(paths.worker)
-    cause = None
-    if info is not None and info.get("job_id") == job_id:
-        pid = int(info["pid"])
-        if info.get("host") == HOST and not process_alive(pid, info.get("start_ticks")):
-            cause = _exit_of_own_worker(job_id) or (
-                f"the worker process (pid {pid}) ended without reporting a result (killed or crashed)"
-            )
-        elif age_seconds(info.get("heartbeat_at")) > STALE_AFTER_SECONDS:
-            cause = (
-                f"the worker process (pid {pid} on {info.get('host')}) sent no heartbeat for "
-                f"{STALE_AFTER_SECONDS:.0f} s; it was killed or lost its connection to the store"
-            )
-    elif age_seconds(state.get("queued_at")) > START_TIMEOUT_SECONDS:
-        cause = f"the worker process did not start within {START_TIMEOUT_SECONDS:.0f} s"
-    if cause is None:
-        return state
-    return abandon(store, paths, job_id, cause)
