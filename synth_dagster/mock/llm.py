@@ -51,14 +51,17 @@ def _retryable(litellm: Any) -> tuple[type[BaseException], ...]:
 
 
 class LiteLLMBackend:
-    bounded = False
+    """`bounded`: send the bounded schema (string patterns and lengths, number ranges, row counts;
+    see mock.schema). Default: with `api_base`, whose self-hosted servers (llama.cpp, vLLM, Ollama)
+    decode under a grammar that honours them and often serve small models that need them."""
 
     def __init__(
         self, model: str, *, api_key: str | None, api_base: str | None, temperature: float, top_p: float,
         timeout: float = 120.0, max_retries: int = 4, backoff_s: float = 1.0,
-        completion_kwargs: dict[str, Any] | None = None,
+        completion_kwargs: dict[str, Any] | None = None, bounded: bool | None = None,
     ) -> None:
         self.name = model
+        self.bounded = api_base is not None if bounded is None else bounded
         self._api_key = api_key
         self.api_base = api_base
         self.temperature = temperature

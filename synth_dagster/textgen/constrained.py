@@ -126,18 +126,28 @@ def _consume(matcher: Any, tokens: list[int]) -> None:
         raise GrammarError(f"the grammar refused tokens {tokens}: {matcher.get_error()}")
 
 
-def _sample(lm: CausalLM, matcher: Any, logits: Any, temperature: float, top_p: float, generator: Any) -> int:
-    import llguidance.torch as ll_torch
+def _allowed(lm: CausalLM, matcher: Any) -> Any:
+    """The grammar's allowed next tokens as a bool tensor (llguidance's numpy bitmask, unpacked:
+    its torch helper would torch.compile a kernel, which needs a C++ compiler at run time)."""
+    import llguidance.numpy as ll_numpy
+    import numpy as np
     import torch
 
-    logits = logits.float().cpu().unsqueeze(0)
+    n_vocab = lm.ll_tokenizer.vocab_size
+    mask = ll_numpy.allocate_token_bitmask(1, n_vocab)
+    ll_numpy.fill_next_token_bitmask(matcher, mask, 0)
+    bits = np.unpackbits(mask[0].view(np.uint8), bitorder="little")[:n_vocab]
+    return torch.from_numpy(bits.astype(bool))
+
+
+def _sample(lm: CausalLM, matcher: Any, logits: Any, temperature: float, top_p: float, generator: Any) -> int:
+    import torch
+
+    logits = logits.float().cpu()
     n_vocab = lm.ll_tokenizer.vocab_size
     if logits.shape[-1] < n_vocab:  # the tokenizer has tokens past the embedding table
         logits = torch.nn.functional.pad(logits, (0, n_vocab - logits.shape[-1]), value=float("-inf"))
-    mask = ll_torch.allocate_token_bitmask(1, n_vocab)
-    ll_torch.fill_next_token_bitmask(matcher, mask, 0)
-    ll_torch.apply_token_bitmask_inplace(logits, mask)
-    logits = logits[0]
+    logits = logits[:n_vocab].masked_fill(~_allowed(lm, matcher), float("-inf"))
     if temperature <= 0:
         return int(torch.argmax(logits))
     probs = torch.softmax(logits / temperature, dim=-1)
