@@ -102,10 +102,15 @@ def run_mock(declaration: MockData, config: MockRunConfig, context: dg.AssetExec
     return generate(
         tables=declaration.spec,
         sample_size=config.sample_size or declaration.sample_size,
-        model=declaration.model, api_key=api_key, api_base=declaration.api_base,
-        temperature=declaration.temperature, top_p=declaration.top_p, n_workers=declaration.n_workers,
+        model=declaration.model,
+        api_key=api_key,
+        api_base=declaration.api_base,
+        temperature=declaration.temperature,
+        top_p=declaration.top_p,
+        n_workers=declaration.n_workers,
         random_state=config.random_state if config.random_state is not None else declaration.random_state,
-        progress_callback=_progress(context), progress_bar=False,
+        progress_callback=_progress(context),
+        progress_bar=False,
     )
 
 

@@ -35,7 +35,11 @@ class Backend(Protocol):
         """Raise MockConfigError when a call cannot work (no key, no endpoint); makes no call."""
 
     def complete(
-        self, messages: list[dict[str, str]], schema: dict[str, Any], *, seed: int | None,
+        self,
+        messages: list[dict[str, str]],
+        schema: dict[str, Any],
+        *,
+        seed: int | None,
         should_stop: Callable[[], bool],
     ) -> str:
         """The model's answer as text."""
@@ -67,21 +71,38 @@ class LocalBackend:
             return self._lm
 
     def complete(
-        self, messages: list[dict[str, str]], schema: dict[str, Any], *, seed: int | None,
+        self,
+        messages: list[dict[str, str]],
+        schema: dict[str, Any],
+        *,
+        seed: int | None,
         should_stop: Callable[[], bool],
     ) -> str:
         from synth_dagster.textgen import generate_constrained
 
         self.stats.add(calls=1)
         return generate_constrained(
-            self._model(), messages, schema, max_new_tokens=self.max_new_tokens,
-            temperature=self.temperature, top_p=self.top_p, seed=seed, should_stop=should_stop,
+            self._model(),
+            messages,
+            schema,
+            max_new_tokens=self.max_new_tokens,
+            temperature=self.temperature,
+            top_p=self.top_p,
+            seed=seed,
+            should_stop=should_stop,
         )
 
 
 def make_backend(
-    model: str, *, api_key: str | None, api_base: str | None, temperature: float, top_p: float,
-    timeout: float, max_retries: int, completion_kwargs: dict[str, Any] | None = None,
+    model: str,
+    *,
+    api_key: str | None,
+    api_base: str | None,
+    temperature: float,
+    top_p: float,
+    timeout: float,
+    max_retries: int,
+    completion_kwargs: dict[str, Any] | None = None,
 ) -> Backend:
     """A local folder with a model -> LocalBackend; anything else is a LiteLLM model string."""
     from synth_dagster.textgen.constrained import is_local_model
@@ -91,6 +112,12 @@ def make_backend(
     from synth_dagster.mock.llm import LiteLLMBackend
 
     return LiteLLMBackend(
-        model, api_key=api_key, api_base=api_base, temperature=temperature, top_p=top_p,
-        timeout=timeout, max_retries=max_retries, completion_kwargs=completion_kwargs,
+        model,
+        api_key=api_key,
+        api_base=api_base,
+        temperature=temperature,
+        top_p=top_p,
+        timeout=timeout,
+        max_retries=max_retries,
+        completion_kwargs=completion_kwargs,
     )

@@ -102,8 +102,11 @@ def run_batch(job: BatchJob) -> tuple[list[dict[str, Any]], RowStats]:
 
 
 def _ask(
-    job: BatchJob, slots: list[dict[str, Any]] | None, pending: list[int] | None,
-    enums: dict[str, list[Any]], attempt: int,
+    job: BatchJob,
+    slots: list[dict[str, Any]] | None,
+    pending: list[int] | None,
+    enums: dict[str, list[Any]],
+    attempt: int,
 ) -> list[Any] | None:
     if slots is None or pending is None:
         batch, n_rows = job.batch, job.batch.children
@@ -120,8 +123,13 @@ def _ask(
 
 
 def _accept(
-    job: BatchJob, rows: list[Any], pending: list[int], enums: dict[str, list[Any]],
-    found: dict[int, dict[str, Any]], stats: RowStats, attempt: int,
+    job: BatchJob,
+    rows: list[Any],
+    pending: list[int],
+    enums: dict[str, list[Any]],
+    found: dict[int, dict[str, Any]],
+    stats: RowStats,
+    attempt: int,
 ) -> list[str]:
     problems = []
     pk = job.spec.primary_key

@@ -76,10 +76,21 @@ def sample(
     if return_type not in ("auto", "dict"):
         raise MockSpecError(f"return_type must be 'auto' or 'dict', got {return_type!r}")
     result = generate(
-        tables=tables, sample_size=sample_size, existing_data=existing_data, model=model,
-        api_key=api_key, temperature=temperature, top_p=top_p, n_workers=n_workers,
-        progress_callback=progress_callback, api_base=api_base, batch_size=batch_size,
-        max_retries=max_retries, timeout=timeout, random_state=random_state, cancel=cancel,
+        tables=tables,
+        sample_size=sample_size,
+        existing_data=existing_data,
+        model=model,
+        api_key=api_key,
+        temperature=temperature,
+        top_p=top_p,
+        n_workers=n_workers,
+        progress_callback=progress_callback,
+        api_base=api_base,
+        batch_size=batch_size,
+        max_retries=max_retries,
+        timeout=timeout,
+        random_state=random_state,
+        cancel=cancel,
     )
     if return_type == "auto" and len(result.frames) == 1:
         return next(iter(result.frames.values()))
@@ -113,13 +124,27 @@ def generate(
     if not isinstance(batch_size, int) or batch_size < 1:
         raise MockSpecError(f"batch_size must be a whole number >= 1, got {batch_size!r}")
     backend = backend or make_backend(
-        model, api_key=api_key, api_base=api_base, temperature=temperature, top_p=top_p,
-        timeout=timeout, max_retries=max_retries,
+        model,
+        api_key=api_key,
+        api_base=api_base,
+        temperature=temperature,
+        top_p=top_p,
+        timeout=timeout,
+        max_retries=max_retries,
     )
     backend.check()  # before any call: no key or endpoint -> MockConfigError
-    run = _Run(spec, backend, existing, sizes, batch_size, max(1, min(int(n_workers), 10)),
-               max_retries, random_state, cancel or threading.Event(),
-               ProgressReporter(progress_callback, bar=progress_bar))
+    run = _Run(
+        spec,
+        backend,
+        existing,
+        sizes,
+        batch_size,
+        max(1, min(int(n_workers), 10)),
+        max_retries,
+        random_state,
+        cancel or threading.Event(),
+        ProgressReporter(progress_callback, bar=progress_bar),
+    )
     return run.all_tables()
 
 
@@ -133,7 +158,9 @@ def _check_existing(spec: MockSpec, data: Mapping[str, pd.DataFrame] | None) -> 
         if name not in spec.tables:
             problems.append(f"existing_data[{name!r}]: no such table in the spec ({', '.join(spec.tables)})")
         elif not isinstance(frame, pd.DataFrame):
-            problems.append(f"existing_data[{name!r}]: expected a pandas DataFrame, got {type(frame).__name__}")
+            problems.append(
+                f"existing_data[{name!r}]: expected a pandas DataFrame, got {type(frame).__name__}"
+            )
     if problems:
         raise MockSpecError(problems)
     return dict(data)
@@ -164,9 +191,13 @@ class _Run:
         finally:
             self.progress.close()
         result = MockResult(
-            frames={n: frames[n] for n in self.spec.tables}, model=self.backend.name, rows=self.stats,
-            calls=self.backend.stats.calls, transport_retries=self.backend.stats.transport_retries,
-            elapsed_s=time.monotonic() - t0, row_counts={n: len(f) for n, f in frames.items()},
+            frames={n: frames[n] for n in self.spec.tables},
+            model=self.backend.name,
+            rows=self.stats,
+            calls=self.backend.stats.calls,
+            transport_retries=self.backend.stats.transport_retries,
+            elapsed_s=time.monotonic() - t0,
+            row_counts={n: len(f) for n, f in frames.items()},
             batches=self.batches,
         )
         return result
@@ -176,16 +207,28 @@ class _Run:
         existing = self.existing.get(name)
         given = set(existing.columns) if existing is not None else set()
         fill = columns_to_fill(name, self.spec.tables[name], given, frames)
-        batches = plan_batches(name, self.spec, frames, existing, self.sizes.get(name),
-                               self.batch_size, rng)
+        batches = plan_batches(name, self.spec, frames, existing, self.sizes.get(name), self.batch_size, rng)
         self.batches += len(batches) if fill else 0
         self.progress.start(name, len(batches))
-        jobs = [BatchJob(name, self.spec.tables[name], b, fill, self.backend, self.max_retries,
-                         self.cancel.is_set, self.random_state) for b in batches]
+        jobs = [
+            BatchJob(
+                name,
+                self.spec.tables[name],
+                b,
+                fill,
+                self.backend,
+                self.max_retries,
+                self.cancel.is_set,
+                self.random_state,
+            )
+            for b in batches
+        ]
         answers = self._run_jobs(name, jobs, pool)
         return assemble(name, self.spec, batches, answers, frames, existing, rng)
 
-    def _run_jobs(self, name: str, jobs: list[BatchJob], pool: ThreadPoolExecutor) -> list[list[dict[str, Any]]]:
+    def _run_jobs(
+        self, name: str, jobs: list[BatchJob], pool: ThreadPoolExecutor
+    ) -> list[list[dict[str, Any]]]:
         if self.n_workers == 1:  # sequential: each batch sees the rows made before it
             answers: list[list[dict[str, Any]]] = []
             for job in jobs:

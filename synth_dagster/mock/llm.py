@@ -32,9 +32,7 @@ def _litellm() -> Any:
     try:
         import litellm
     except ImportError:  # pragma: no cover - the mock extra is missing
-        raise MockConfigError(
-            "LLM mock data needs LiteLLM: pip install 'synth_dagster[mock]'"
-        ) from None
+        raise MockConfigError("LLM mock data needs LiteLLM: pip install 'synth_dagster[mock]'") from None
     litellm.suppress_debug_info = True
     return litellm
 
@@ -56,9 +54,18 @@ class LiteLLMBackend:
     decode under a grammar that honours them and often serve small models that need them."""
 
     def __init__(
-        self, model: str, *, api_key: str | None, api_base: str | None, temperature: float, top_p: float,
-        timeout: float = 120.0, max_retries: int = 4, backoff_s: float = 1.0,
-        completion_kwargs: dict[str, Any] | None = None, bounded: bool | None = None,
+        self,
+        model: str,
+        *,
+        api_key: str | None,
+        api_base: str | None,
+        temperature: float,
+        top_p: float,
+        timeout: float = 120.0,
+        max_retries: int = 4,
+        backoff_s: float = 1.0,
+        completion_kwargs: dict[str, Any] | None = None,
+        bounded: bool | None = None,
     ) -> None:
         self.name = model
         self.bounded = api_base is not None if bounded is None else bounded
@@ -108,8 +115,13 @@ class LiteLLMBackend:
 
     def _kwargs(self, schema: dict[str, Any], seed: int | None) -> dict[str, Any]:
         kwargs: dict[str, Any] = {
-            "model": self.name, "temperature": self.temperature, "top_p": self.top_p,
-            "timeout": self.timeout, "num_retries": 0, "drop_params": True, **self.completion_kwargs,
+            "model": self.name,
+            "temperature": self.temperature,
+            "top_p": self.top_p,
+            "timeout": self.timeout,
+            "num_retries": 0,
+            "drop_params": True,
+            **self.completion_kwargs,
         }
         if self._api_key:
             kwargs["api_key"] = self._api_key
@@ -125,7 +137,11 @@ class LiteLLMBackend:
         return kwargs
 
     def complete(
-        self, messages: list[dict[str, str]], schema: dict[str, Any], *, seed: int | None,
+        self,
+        messages: list[dict[str, str]],
+        schema: dict[str, Any],
+        *,
+        seed: int | None,
         should_stop: Callable[[], bool],
     ) -> str:
         litellm = _litellm()
@@ -142,7 +158,9 @@ class LiteLLMBackend:
                 if "response_format" in kwargs and self._structured:
                     self._structured = False  # the server refused structured outputs: ask for text
                     continue
-                raise MockGenerationError(f"{self.name}: the request was refused: {self._short(exc)}") from None
+                raise MockGenerationError(
+                    f"{self.name}: the request was refused: {self._short(exc)}"
+                ) from None
             except litellm.AuthenticationError as exc:
                 raise MockConfigError(f"{self.name}: the API key was refused: {self._short(exc)}") from None
             except retryable as exc:
@@ -158,5 +176,3 @@ class LiteLLMBackend:
         """The error's first line, without the API key."""
         text = (str(exc).splitlines() or [type(exc).__name__])[0][:300]
         return text.replace(self._api_key, "***") if self._api_key else text
-
-

@@ -78,9 +78,7 @@ def sample_sizes(
     spec: MockSpec, sample_size: int | Mapping[str, int], existing: Mapping[str, pd.DataFrame]
 ) -> dict[str, int]:
     """Rows per root table (one without a context key and without existing data)."""
-    roots = [
-        t for t, s in spec.tables.items() if s.context_key(t) is None and t not in existing
-    ]
+    roots = [t for t, s in spec.tables.items() if s.context_key(t) is None and t not in existing]
     if isinstance(sample_size, Mapping):
         unknown = sorted(set(sample_size) - set(roots))
         if unknown:

@@ -29,9 +29,13 @@ class ProgressReporter:
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
             self._bar = Progress(
-                TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                TextColumn("{task.fields[rows]} rows"), TimeElapsedColumn(),
-                console=Console(stderr=True), transient=False,
+                TextColumn("[bold]{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[rows]} rows"),
+                TimeElapsedColumn(),
+                console=Console(stderr=True),
+                transient=False,
             )
             self._bar.start()
 
@@ -57,7 +61,10 @@ class ProgressReporter:
         with self._lock:
             s = self._state[table]
             kwargs = {
-                "table": table, "progress": s["progress"], "total": s["total"], "rows": s["rows"],
+                "table": table,
+                "progress": s["progress"],
+                "total": s["total"],
+                "rows": s["rows"],
                 "elapsed_time": round(time.monotonic() - s["t0"], 3),
             }
         result = self._callback(**kwargs)

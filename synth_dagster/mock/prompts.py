@@ -13,7 +13,7 @@ __all__ = ["SYSTEM_PROMPT", "batch_messages"]
 
 SYSTEM_PROMPT = (
     "You generate realistic, coherent and diverse mock data for database tables. "
-    "Answer with one JSON object only, of the form {\"rows\": [ ... ]}, one object per row, holding "
+    'Answer with one JSON object only, of the form {"rows": [ ... ]}, one object per row, holding '
     "exactly the requested columns. No explanations, no code fences."
 )
 MAX_EXAMPLE_ROWS = 10
@@ -47,8 +47,12 @@ def batch_messages(
 ) -> list[dict[str, str]]:
     """The messages asking for `n_rows` (min, max) rows of `table` holding the columns in `fill`."""
     parts = [f"Table `{table}`" + (f": {spec.prompt}" if spec.prompt else "")]
-    notes = {c: f"; pick one of the `{t}` keys listed below" for c, t in _candidate_tables(spec, batch).items()}
-    parts.append("Columns to fill:\n" + "\n".join(_column_line(n, c, notes.get(n, "")) for n, c in fill.items()))
+    notes = {
+        c: f"; pick one of the `{t}` keys listed below" for c, t in _candidate_tables(spec, batch).items()
+    }
+    parts.append(
+        "Columns to fill:\n" + "\n".join(_column_line(n, c, notes.get(n, "")) for n, c in fill.items())
+    )
     if batch.parent is not None:
         fk = spec.context_key(table)
         assert fk is not None

@@ -37,7 +37,9 @@ class CheckedRow:
         return not self.problems
 
 
-def check_row(raw: Any, columns: Mapping[str, ColumnSpec], enums: Mapping[str, list[Any]] | None = None) -> CheckedRow:
+def check_row(
+    raw: Any, columns: Mapping[str, ColumnSpec], enums: Mapping[str, list[Any]] | None = None
+) -> CheckedRow:
     """The row `raw` (a dict from the model) reduced to `columns`, each value coerced; extra keys are
     dropped (a repair), missing or uncoercible values are problems."""
     if not isinstance(raw, Mapping):

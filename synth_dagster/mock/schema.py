@@ -19,8 +19,15 @@ DATETIME_PATTERN = DATE_PATTERN + r"T([01]\d|2[0-3]):[0-5]\d:[0-5]\d"
 # the local route's strings: printable, no quotes or backslashes, so that a weak model stays readable
 _TEXT_PATTERN = r"[A-Za-z0-9][A-Za-z0-9 .,:;@&()/+_'-]{0,23}"
 _NUMBER_BOUND = 1_000_000
-_JSON_TYPES = {"string": "string", "category": "string", "date": "string", "datetime": "string",
-               "integer": "integer", "float": "number", "boolean": "boolean"}
+_JSON_TYPES = {
+    "string": "string",
+    "category": "string",
+    "date": "string",
+    "datetime": "string",
+    "integer": "integer",
+    "float": "number",
+    "boolean": "boolean",
+}
 
 
 def column_schema(column: ColumnSpec, *, bounded: bool = False) -> dict[str, Any]:
@@ -50,8 +57,11 @@ def column_schema(column: ColumnSpec, *, bounded: bool = False) -> dict[str, Any
         if bounded:
             out["pattern"] = f"^{DATE_PATTERN if dtype == 'date' else DATETIME_PATTERN}$"
         else:
-            out["description"] = (out.get("description", "") + " (ISO 8601: "
-                                  + ("YYYY-MM-DD)" if dtype == "date" else "YYYY-MM-DDTHH:MM:SS)")).strip()
+            out["description"] = (
+                out.get("description", "")
+                + " (ISO 8601: "
+                + ("YYYY-MM-DD)" if dtype == "date" else "YYYY-MM-DDTHH:MM:SS)")
+            ).strip()
     return out
 
 

@@ -118,7 +118,7 @@ def _name_problems(name: str) -> list[str]:
     if not name.strip():
         return ["is empty"]
     if '"' in name or "\n" in name:
-        return ['holds a double quote or a line break; rename it (they break the JSON prompts)']
+        return ["holds a double quote or a line break; rename it (they break the JSON prompts)"]
     return []
 
 

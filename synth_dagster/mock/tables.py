@@ -19,7 +19,9 @@ __all__ = ["assemble", "columns_to_fill", "plan_batches"]
 MAX_CANDIDATES = 10
 
 
-def columns_to_fill(name: str, spec: TableSpec, given: set[str], parents: Mapping[str, pd.DataFrame]) -> dict[str, ColumnSpec]:
+def columns_to_fill(
+    name: str, spec: TableSpec, given: set[str], parents: Mapping[str, pd.DataFrame]
+) -> dict[str, ColumnSpec]:
     """The columns the model writes: all but given ones, integer primary keys, the context key,
     self-references and references to a table without rows."""
     skip = set(given)
@@ -46,8 +48,13 @@ def _plain(value: Any) -> Any:
 
 
 def plan_batches(
-    name: str, spec: MockSpec, frames: Mapping[str, pd.DataFrame], existing: pd.DataFrame | None,
-    size: int | None, batch_size: int, rng: random.Random,
+    name: str,
+    spec: MockSpec,
+    frames: Mapping[str, pd.DataFrame],
+    existing: pd.DataFrame | None,
+    size: int | None,
+    batch_size: int,
+    rng: random.Random,
 ) -> list[Batch]:
     table = spec.tables[name]
     fk = table.context_key(name)
@@ -57,8 +64,10 @@ def plan_batches(
         batches = [Batch(name, i, slots=g) for i, g in enumerate(groups)]
     elif fk is None:
         n = size or 0
-        batches = [Batch(name, i, slots=[{} for _ in range(min(batch_size, n - s))])
-                   for i, s in enumerate(range(0, n, batch_size))]
+        batches = [
+            Batch(name, i, slots=[{} for _ in range(min(batch_size, n - s))])
+            for i, s in enumerate(range(0, n, batch_size))
+        ]
     else:
         parents = _records(frames[fk.referenced_table])
         span = children_range(fk.prompt)
@@ -68,7 +77,9 @@ def plan_batches(
     return batches
 
 
-def _add_candidates(name: str, spec: MockSpec, frames: Mapping[str, pd.DataFrame], batch: Batch, rng: random.Random) -> None:
+def _add_candidates(
+    name: str, spec: MockSpec, frames: Mapping[str, pd.DataFrame], batch: Batch, rng: random.Random
+) -> None:
     table = spec.tables[name]
     for fk in table.foreign_keys:
         if fk.referenced_table == name or fk is table.context_key(name):
@@ -83,8 +94,13 @@ def _add_candidates(name: str, spec: MockSpec, frames: Mapping[str, pd.DataFrame
 
 
 def assemble(
-    name: str, spec: MockSpec, batches: list[Batch], answers: list[list[dict[str, Any]]],
-    frames: Mapping[str, pd.DataFrame], existing: pd.DataFrame | None, rng: random.Random,
+    name: str,
+    spec: MockSpec,
+    batches: list[Batch],
+    answers: list[list[dict[str, Any]]],
+    frames: Mapping[str, pd.DataFrame],
+    existing: pd.DataFrame | None,
+    rng: random.Random,
 ) -> pd.DataFrame:
     """The table's frame from its batches' answers, keys completed and dtypes set."""
     table = spec.tables[name]
@@ -106,12 +122,19 @@ def assemble(
                 frame[column] = None  # no rows at all
     _complete_keys(name, spec, frame, given, frames, rng)
     generated = {c for c in table.columns if c not in given}
-    order = [*(existing.columns if existing is not None else []), *(c for c in table.columns if c not in given)]
+    order = [
+        *(existing.columns if existing is not None else []),
+        *(c for c in table.columns if c not in given),
+    ]
     return frame_dtypes(frame[order], table.columns, generated)
 
 
 def _complete_keys(
-    name: str, spec: MockSpec, frame: pd.DataFrame, given: set[str], frames: Mapping[str, pd.DataFrame],
+    name: str,
+    spec: MockSpec,
+    frame: pd.DataFrame,
+    given: set[str],
+    frames: Mapping[str, pd.DataFrame],
     rng: random.Random,
 ) -> None:
     table = spec.tables[name]

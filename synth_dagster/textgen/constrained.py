@@ -110,7 +110,9 @@ def generate_constrained(
         while not matcher.is_stopped() and len(out) < max_new_tokens:
             if should_stop is not None and should_stop():
                 break
-            result = lm.model(input_ids=torch.tensor([feed], device=device), past_key_values=cache, use_cache=True)
+            result = lm.model(
+                input_ids=torch.tensor([feed], device=device), past_key_values=cache, use_cache=True
+            )
             cache = result.past_key_values
             token = _sample(lm, matcher, result.logits[0, -1, :], temperature, top_p, generator)
             _consume(matcher, [token])

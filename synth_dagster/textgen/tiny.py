@@ -18,7 +18,9 @@ _CORPUS = [
 ]
 
 
-def build_tiny_model(path: str | Path, *, vocab_size: int = 512, width: int = 32, layers: int = 2, seed: int = 0) -> Path:
+def build_tiny_model(
+    path: str | Path, *, vocab_size: int = 512, width: int = 32, layers: int = 2, seed: int = 0
+) -> Path:
     """Write a random GPT-2 model and its fast tokenizer to `path`; returns the folder."""
     import torch
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
@@ -30,18 +32,26 @@ def build_tiny_model(path: str | Path, *, vocab_size: int = 512, width: int = 32
     tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tokenizer.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
-        vocab_size=vocab_size, special_tokens=["<|endoftext|>"],
+        vocab_size=vocab_size,
+        special_tokens=["<|endoftext|>"],
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),  # every byte: any text can be written
     )
     tokenizer.train_from_iterator(_CORPUS * 20, trainer)
     fast = PreTrainedTokenizerFast(
-        tokenizer_object=tokenizer, eos_token="<|endoftext|>", bos_token="<|endoftext|>",
+        tokenizer_object=tokenizer,
+        eos_token="<|endoftext|>",
+        bos_token="<|endoftext|>",
         unk_token="<|endoftext|>",
     )
     fast.save_pretrained(path)
     config = GPT2Config(
-        vocab_size=len(fast), n_positions=4096, n_embd=width, n_layer=layers, n_head=2,
-        bos_token_id=fast.eos_token_id, eos_token_id=fast.eos_token_id,
+        vocab_size=len(fast),
+        n_positions=4096,
+        n_embd=width,
+        n_layer=layers,
+        n_head=2,
+        bos_token_id=fast.eos_token_id,
+        eos_token_id=fast.eos_token_id,
     )
     torch.manual_seed(seed)
     GPT2LMHeadModel(config).save_pretrained(path)

@@ -57,7 +57,11 @@ REFERENCE_TABLES: dict[str, Any] = {
             "price": {"prompt": "the price of the item in USD", "dtype": "float"},
         },
         "foreign_keys": [
-            {"column": "order_id", "referenced_table": "orders", "prompt": "each order has between 1 and 2 items"}
+            {
+                "column": "order_id",
+                "referenced_table": "orders",
+                "prompt": "each order has between 1 and 2 items",
+            }
         ],
     },
 }
@@ -89,5 +93,3 @@ def assert_integrity(data: dict[str, pd.DataFrame], tables: dict[str, Any]) -> N
                 values = values.dropna()
             missing = set(values.astype(str)) - keys
             assert not missing and values.notna().all(), f"{name}.{fk['column']} dangles: {missing}"
-
-

@@ -48,14 +48,28 @@ class OpenAIServer:
         if len(self.requests) <= self.fail_first:
             return 429, {"error": {"message": "rate limited, retry later", "type": "rate_limit_error"}}
         fmt = body.get("response_format") or {}
-        schema = fmt.get("json_schema", {}).get("schema", ANY_JSON) if fmt.get("type") == "json_schema" else ANY_JSON
-        text = generate_constrained(self.lm, body["messages"], schema, max_new_tokens=1536,
-                                    temperature=float(body.get("temperature", 1.0)),
-                                    top_p=float(body.get("top_p", 1.0)), seed=body.get("seed"))
+        schema = (
+            fmt.get("json_schema", {}).get("schema", ANY_JSON)
+            if fmt.get("type") == "json_schema"
+            else ANY_JSON
+        )
+        text = generate_constrained(
+            self.lm,
+            body["messages"],
+            schema,
+            max_new_tokens=1536,
+            temperature=float(body.get("temperature", 1.0)),
+            top_p=float(body.get("top_p", 1.0)),
+            seed=body.get("seed"),
+        )
         return 200, {
-            "id": f"chatcmpl-{len(self.requests)}", "object": "chat.completion", "created": int(time.time()),
+            "id": f"chatcmpl-{len(self.requests)}",
+            "object": "chat.completion",
+            "created": int(time.time()),
             "model": body.get("model", "local"),
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+            "choices": [
+                {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
+            ],
             "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
         }
 

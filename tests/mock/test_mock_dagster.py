@@ -10,8 +10,15 @@ from synth_dagster.integration import MockData, ParquetIOManager, build_mock_dat
 
 
 def test_materialize_mock_assets(tiny_model, reference_tables, tmp_path):
-    declaration = MockData(name="shop", tables=reference_tables, sample_size=1, model=tiny_model,
-                           random_state=0, key_prefix=("mock",), group_name="mock")
+    declaration = MockData(
+        name="shop",
+        tables=reference_tables,
+        sample_size=1,
+        model=tiny_model,
+        random_state=0,
+        key_prefix=("mock",),
+        group_name="mock",
+    )
     assets = build_mock_data_assets(declaration)
     assert {k.to_user_string() for k in assets.keys} == {f"mock/{t}" for t in reference_tables}
     assert dg.AssetKey(["mock", "customers"]) in assets.asset_deps[dg.AssetKey(["mock", "orders"])]

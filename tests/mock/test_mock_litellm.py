@@ -53,8 +53,15 @@ class Script:
 
 
 def _backend(**kw):
-    return LiteLLMBackend("openai/gpt-4o-mini", api_key="sk-test", api_base=None, temperature=1.0,
-                          top_p=0.95, backoff_s=0.01, **kw)
+    return LiteLLMBackend(
+        "openai/gpt-4o-mini",
+        api_key="sk-test",
+        api_base=None,
+        temperature=1.0,
+        top_p=0.95,
+        backoff_s=0.01,
+        **kw,
+    )
 
 
 def _generate(backend, **kw):
@@ -63,10 +70,13 @@ def _generate(backend, **kw):
 
 
 def test_broken_json_is_repaired_or_asked_again(monkeypatch):
-    script = Script(monkeypatch, [
-        "Sure, here you go: not json at all",  # unreadable: asked again
-        '```json\n{"rows": [{"name": "Ann", "age": 31, "level": "low",}, {"name": "Bo", "age": 40, "level": "high"}\n```',
-    ])
+    script = Script(
+        monkeypatch,
+        [
+            "Sure, here you go: not json at all",  # unreadable: asked again
+            '```json\n{"rows": [{"name": "Ann", "age": 31, "level": "low",}, {"name": "Bo", "age": 40, "level": "high"}\n```',
+        ],
+    )
     result = _generate(_backend())
     df = result.frames["people"]
     assert df["name"].tolist() == ["Ann", "Bo"] and df["person_id"].tolist() == [1, 2]
@@ -80,12 +90,17 @@ def test_broken_json_is_repaired_or_asked_again(monkeypatch):
 
 
 def test_wrong_types_are_coerced_or_regenerated(monkeypatch):
-    Script(monkeypatch, [
-        _rows({"name": "Ann", "age": "31", "level": "LOW"},  # coerced: "31" -> 31, LOW -> low
-              {"name": "Bo", "age": "forty", "level": "high"},  # refused: regenerated
-              {"name": "Cy", "age": 22.0, "level": "medium"}),  # refused: not a category value
-        _rows({"name": "Bo", "age": 40, "level": "high"}, {"name": "Cy", "age": 22, "level": "low"}),
-    ])
+    Script(
+        monkeypatch,
+        [
+            _rows(
+                {"name": "Ann", "age": "31", "level": "LOW"},  # coerced: "31" -> 31, LOW -> low
+                {"name": "Bo", "age": "forty", "level": "high"},  # refused: regenerated
+                {"name": "Cy", "age": 22.0, "level": "medium"},
+            ),  # refused: not a category value
+            _rows({"name": "Bo", "age": 40, "level": "high"}, {"name": "Cy", "age": 22, "level": "low"}),
+        ],
+    )
     result = _generate(_backend(), sample_size=3)
     df = result.frames["people"]
     assert df["age"].tolist() == [31, 40, 22] and df["level"].tolist() == ["low", "high", "low"]
@@ -99,11 +114,14 @@ def test_never_returns_invalid_rows(monkeypatch):
 
 
 def test_rate_limits_and_timeouts_are_retried_with_backoff(monkeypatch):
-    Script(monkeypatch, [
-        "litellm.RateLimitError",  # LiteLLM's mock of a 429
-        litellm.Timeout("timed out", model="gpt-4o-mini", llm_provider="openai"),
-        _rows(GOOD, GOOD),
-    ])
+    Script(
+        monkeypatch,
+        [
+            "litellm.RateLimitError",  # LiteLLM's mock of a 429
+            litellm.Timeout("timed out", model="gpt-4o-mini", llm_provider="openai"),
+            _rows(GOOD, GOOD),
+        ],
+    )
     backend = _backend()
     result = _generate(backend)
     assert len(result.frames["people"]) == 2
@@ -135,10 +153,13 @@ def test_no_key_configured_is_a_clear_error_before_any_call(monkeypatch):
 
 
 def test_api_key_is_masked(monkeypatch):
-    backend = LiteLLMBackend("openai/gpt-4o-mini", api_key="sk-secret-123", api_base=None,
-                             temperature=1, top_p=1)
+    backend = LiteLLMBackend(
+        "openai/gpt-4o-mini", api_key="sk-secret-123", api_base=None, temperature=1, top_p=1
+    )
     assert "sk-secret-123" not in repr(backend)
-    auth = litellm.AuthenticationError("Incorrect API key provided: sk-secret-123", model="m", llm_provider="openai")
+    auth = litellm.AuthenticationError(
+        "Incorrect API key provided: sk-secret-123", model="m", llm_provider="openai"
+    )
     Script(monkeypatch, [auth])
     with pytest.raises(mock.MockConfigError) as info:
         _generate(backend, sample_size=1)
@@ -154,17 +175,33 @@ def test_cancel_stops_before_the_next_batch(monkeypatch):
             cancel.set()
 
     with pytest.raises(mock.MockCancelledError):
-        mock.generate(tables=TABLES, sample_size=5, batch_size=1, n_workers=1, backend=_backend(),
-                      cancel=cancel, progress_callback=on_progress)
+        mock.generate(
+            tables=TABLES,
+            sample_size=5,
+            batch_size=1,
+            n_workers=1,
+            backend=_backend(),
+            cancel=cancel,
+            progress_callback=on_progress,
+        )
 
 
 def test_concurrent_batches_and_parents_first(monkeypatch):
     tables = {
-        "teams": {"columns": {"team_id": {"dtype": "integer"}, "city": {"dtype": "string"}}, "primary_key": "team_id"},
+        "teams": {
+            "columns": {"team_id": {"dtype": "integer"}, "city": {"dtype": "string"}},
+            "primary_key": "team_id",
+        },
         "players": {
-            "columns": {"player_id": {"dtype": "integer"}, "team_id": {"dtype": "integer"}, "name": {"dtype": "string"}},
+            "columns": {
+                "player_id": {"dtype": "integer"},
+                "team_id": {"dtype": "integer"},
+                "name": {"dtype": "string"},
+            },
             "primary_key": "player_id",
-            "foreign_keys": [{"column": "team_id", "referenced_table": "teams", "prompt": "exactly 2 players"}],
+            "foreign_keys": [
+                {"column": "team_id", "referenced_table": "teams", "prompt": "exactly 2 players"}
+            ],
         },
     }
     lock = threading.Lock()
@@ -179,8 +216,15 @@ def test_concurrent_batches_and_parents_first(monkeypatch):
             return real(**{**kwargs, "mock_response": _rows(*[dict.fromkeys(keys, "x")] * n)})
 
     monkeypatch.setattr(litellm, "completion", completion)
-    data = mock.sample(tables=tables, sample_size=6, batch_size=3, n_workers=4,
-                       model="openai/gpt-4o-mini", api_key="sk-test", progress_callback=lambda **kw: None)
+    data = mock.sample(
+        tables=tables,
+        sample_size=6,
+        batch_size=3,
+        n_workers=4,
+        model="openai/gpt-4o-mini",
+        api_key="sk-test",
+        progress_callback=lambda **kw: None,
+    )
     assert len(data["teams"]) == 6 and len(data["players"]) == 12
     assert data["players"].groupby("team_id").size().eq(2).all()
     assert_integrity(data, tables)

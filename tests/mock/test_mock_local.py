@@ -7,7 +7,6 @@ validator guarantee (dtypes, categories, keys, referential integrity, enrichment
 from __future__ import annotations
 
 import pandas as pd
-import pytest
 from conftest import assert_integrity
 
 from synth_dagster import mock
@@ -16,7 +15,11 @@ from synth_dagster import mock
 def test_reference_multi_table_example(tiny_model, reference_tables):
     calls = []
     data = mock.sample(
-        tables=reference_tables, sample_size=2, model=tiny_model, n_workers=2, random_state=0,
+        tables=reference_tables,
+        sample_size=2,
+        model=tiny_model,
+        n_workers=2,
+        random_state=0,
         progress_callback=lambda **kw: calls.append(kw),
     )
     assert list(data) == ["customers", "warehouses", "orders", "items"]
@@ -50,8 +53,14 @@ def test_dtypes_categories_and_values_respected(tiny_model):
             },
         }
     }
-    df = mock.sample(tables=tables, sample_size=6, model=tiny_model, random_state=1, batch_size=3,
-                     progress_callback=lambda **kw: None)
+    df = mock.sample(
+        tables=tables,
+        sample_size=6,
+        model=tiny_model,
+        random_state=1,
+        batch_size=3,
+        progress_callback=lambda **kw: None,
+    )
     assert isinstance(df, pd.DataFrame) and len(df) == 6  # return_type="auto", one table
     assert set(df["gender"]) <= {"male", "female"} and isinstance(df["gender"].dtype, pd.CategoricalDtype)
     assert set(df["room_number"]) <= {101, 102, 103, 201}
@@ -59,8 +68,13 @@ def test_dtypes_categories_and_values_respected(tiny_model):
     assert pd.api.types.is_datetime64_any_dtype(df["date_of_birth"])
     assert pd.api.types.is_datetime64_any_dtype(df["checkin_time"])
     assert df.notna().all().all()
-    as_dict = mock.sample(tables=tables, sample_size=1, model=tiny_model, return_type="dict",
-                          progress_callback=lambda **kw: None)
+    as_dict = mock.sample(
+        tables=tables,
+        sample_size=1,
+        model=tiny_model,
+        return_type="dict",
+        progress_callback=lambda **kw: None,
+    )
     assert list(as_dict) == ["guests"]
 
 
@@ -75,12 +89,22 @@ def test_integer_keys_auto_increment_and_self_reference(tiny_model):
             },
             "primary_key": "employee_id",
             "foreign_keys": [
-                {"column": "boss_id", "referenced_table": "employees", "prompt": "each boss has at most 3 employees"}
+                {
+                    "column": "boss_id",
+                    "referenced_table": "employees",
+                    "prompt": "each boss has at most 3 employees",
+                }
             ],
         }
     }
-    df = mock.sample(tables=tables, sample_size=7, model=tiny_model, n_workers=1, random_state=2,
-                     progress_callback=lambda **kw: None)
+    df = mock.sample(
+        tables=tables,
+        sample_size=7,
+        model=tiny_model,
+        n_workers=1,
+        random_state=2,
+        progress_callback=lambda **kw: None,
+    )
     assert df["employee_id"].tolist() == [1, 2, 3, 4, 5, 6, 7]
     assert pd.isna(df["boss_id"].iloc[0])  # the root of the tree
     bosses = df["boss_id"].dropna()
@@ -89,9 +113,12 @@ def test_integer_keys_auto_increment_and_self_reference(tiny_model):
 
 
 def test_string_keys_are_unique(tiny_model):
-    tables = {"codes": {"columns": {"code": {"prompt": "a short code", "dtype": "string"}}, "primary_key": "code"}}
-    result = mock.generate(tables=tables, sample_size=12, model=tiny_model, random_state=3, batch_size=6,
-                           progress_bar=False)
+    tables = {
+        "codes": {"columns": {"code": {"prompt": "a short code", "dtype": "string"}}, "primary_key": "code"}
+    }
+    result = mock.generate(
+        tables=tables, sample_size=12, model=tiny_model, random_state=3, batch_size=6, progress_bar=False
+    )
     codes = result.frames["codes"]["code"]
     assert codes.is_unique and (codes.str.len() > 0).all() and len(codes) == 12
 
@@ -109,8 +136,14 @@ def test_enrich_single_frame_keeps_given_values(tiny_model):
     }
     existing = pd.DataFrame({"age": [25, 30, 35, 40], "gender": ["male", "male", "female", "female"]})
     before = existing.copy()
-    df = mock.sample(tables=tables, existing_data={"patients": existing}, model=tiny_model,
-                     sample_size=99, random_state=4, progress_callback=lambda **kw: None)
+    df = mock.sample(
+        tables=tables,
+        existing_data={"patients": existing},
+        model=tiny_model,
+        sample_size=99,
+        random_state=4,
+        progress_callback=lambda **kw: None,
+    )
     pd.testing.assert_frame_equal(existing, before)  # the input is not modified
     assert list(df.columns) == ["age", "gender", "full_name", "date_of_birth", "place_of_birth"]
     pd.testing.assert_frame_equal(df[["age", "gender"]], before)  # given values unchanged, rows kept
@@ -137,14 +170,26 @@ def test_enrich_multi_table_dataset(tiny_model):
                 "status": {"dtype": "category", "values": ["pending", "shipped", "delivered", "cancelled"]},
             },
             "primary_key": "order_id",
-            "foreign_keys": [{"column": "customer_id", "referenced_table": "customers",
-                              "prompt": "each customer has anywhere between 1 and 3 orders"}],
+            "foreign_keys": [
+                {
+                    "column": "customer_id",
+                    "referenced_table": "customers",
+                    "prompt": "each customer has anywhere between 1 and 3 orders",
+                }
+            ],
         },
     }
-    customers = pd.DataFrame({"customer_id": ["101", "102", "103"], "name": ["John Davis", "Maria Garcia", "Wei Chen"]})
+    customers = pd.DataFrame(
+        {"customer_id": ["101", "102", "103"], "name": ["John Davis", "Maria Garcia", "Wei Chen"]}
+    )
     orders = pd.DataFrame({"order_id": ["ORD-001", "ORD-002"], "customer_id": ["101", "101"]})
-    data = mock.sample(tables=tables, existing_data={"customers": customers, "orders": orders},
-                       model=tiny_model, random_state=5, progress_callback=lambda **kw: None)
+    data = mock.sample(
+        tables=tables,
+        existing_data={"customers": customers, "orders": orders},
+        model=tiny_model,
+        random_state=5,
+        progress_callback=lambda **kw: None,
+    )
     pd.testing.assert_frame_equal(data["customers"][["customer_id", "name"]], customers)
     pd.testing.assert_frame_equal(data["orders"][["order_id", "customer_id"]], orders)
     assert set(data["customers"]["loyalty_level"]) <= {"bronze", "silver", "gold", "platinum"}
@@ -154,8 +199,14 @@ def test_enrich_multi_table_dataset(tiny_model):
 
 def test_non_context_reference_and_children_of_existing_parents(tiny_model, reference_tables):
     customers = pd.DataFrame({"customer_id": ["c1", "c2"], "name": ["Ann", "Bob"]})
-    data = mock.sample(tables=reference_tables, existing_data={"customers": customers}, sample_size=1,
-                       model=tiny_model, random_state=6, progress_callback=lambda **kw: None)
+    data = mock.sample(
+        tables=reference_tables,
+        existing_data={"customers": customers},
+        sample_size=1,
+        model=tiny_model,
+        random_state=6,
+        progress_callback=lambda **kw: None,
+    )
     assert set(data["orders"]["customer_id"]) == {"c1", "c2"}
     assert set(data["orders"]["warehouse_id"]) <= set(data["warehouses"]["warehouse_id"])
     assert len(data["warehouses"]) == 1

@@ -29,10 +29,16 @@ def test_reference_tables_in_key_order(reference_tables):
 
 def test_cycles_are_refused_naming_the_tables():
     tables = {
-        "a": _table({"id": {"dtype": "integer"}, "b_id": {"dtype": "integer"}}, primary_key="id",
-                    foreign_keys=[{"column": "b_id", "referenced_table": "b"}]),
-        "b": _table({"id": {"dtype": "integer"}, "a_id": {"dtype": "integer"}}, primary_key="id",
-                    foreign_keys=[{"column": "a_id", "referenced_table": "a"}]),
+        "a": _table(
+            {"id": {"dtype": "integer"}, "b_id": {"dtype": "integer"}},
+            primary_key="id",
+            foreign_keys=[{"column": "b_id", "referenced_table": "b"}],
+        ),
+        "b": _table(
+            {"id": {"dtype": "integer"}, "a_id": {"dtype": "integer"}},
+            primary_key="id",
+            foreign_keys=[{"column": "a_id", "referenced_table": "a"}],
+        ),
     }
     with pytest.raises(mock.MockSpecError, match=r"cycle: a -> b -> a"):
         mock.parse_spec(tables)
@@ -46,8 +52,10 @@ def test_cycles_are_refused_naming_the_tables():
         (_table({"x": {"dtype": "integer", "values": ["a"]}}), "not of dtype integer"),
         (_table({"x": {"dtype": "string"}}, primary_key="y"), "primary_key 'y' is not one of the columns"),
         (_table({"x": {"dtype": "float"}}, primary_key="x"), "a key is integer"),
-        (_table({"x": {"dtype": "string"}}, foreign_keys=[{"column": "x", "referenced_table": "nope"}]),
-         "referenced_table 'nope' is not a table"),
+        (
+            _table({"x": {"dtype": "string"}}, foreign_keys=[{"column": "x", "referenced_table": "nope"}]),
+            "referenced_table 'nope' is not a table",
+        ),
         (_table({"x": {"dtype": "string", "promt": "typo"}}), "promt: is not a field here"),
         (_table({'a"b': {"dtype": "string"}}), "double quote"),
     ],
@@ -60,7 +68,9 @@ def test_bad_specs_get_clear_errors(table, message):
 def test_key_dtypes_must_match():
     tables = {
         "p": _table({"id": {"dtype": "integer"}}, primary_key="id"),
-        "c": _table({"p_id": {"dtype": "string"}}, foreign_keys=[{"column": "p_id", "referenced_table": "p"}]),
+        "c": _table(
+            {"p_id": {"dtype": "string"}}, foreign_keys=[{"column": "p_id", "referenced_table": "p"}]
+        ),
     }
     with pytest.raises(mock.MockSpecError, match="differs from p.id"):
         mock.parse_spec(tables)
@@ -105,23 +115,48 @@ def test_parse_rows_repairs_common_breakage():
 
 def test_check_row_coerces_or_refuses():
     columns = {
-        "n": ColumnSpec(dtype="integer"), "f": ColumnSpec(dtype="float"), "b": ColumnSpec(dtype="boolean"),
-        "d": ColumnSpec(dtype="date"), "t": ColumnSpec(dtype="datetime"),
-        "c": ColumnSpec(dtype="category", values=["red", "blue"]), "s": ColumnSpec(dtype="string"),
+        "n": ColumnSpec(dtype="integer"),
+        "f": ColumnSpec(dtype="float"),
+        "b": ColumnSpec(dtype="boolean"),
+        "d": ColumnSpec(dtype="date"),
+        "t": ColumnSpec(dtype="datetime"),
+        "c": ColumnSpec(dtype="category", values=["red", "blue"]),
+        "s": ColumnSpec(dtype="string"),
     }
-    good = check_row({"n": "7", "f": "1,234.5", "b": "yes", "d": "2024-02-03T10:00:00", "t": "2024-02-03 10:00",
-                      "c": "Blue", "s": 12, "extra": 1}, columns)
+    good = check_row(
+        {
+            "n": "7",
+            "f": "1,234.5",
+            "b": "yes",
+            "d": "2024-02-03T10:00:00",
+            "t": "2024-02-03 10:00",
+            "c": "Blue",
+            "s": 12,
+            "extra": 1,
+        },
+        columns,
+    )
     assert good.ok and good.repaired
-    assert good.values == {"n": 7, "f": 1234.5, "b": True, "d": dt.date(2024, 2, 3),
-                           "t": dt.datetime(2024, 2, 3, 10, 0), "c": "blue", "s": "12"}
+    assert good.values == {
+        "n": 7,
+        "f": 1234.5,
+        "b": True,
+        "d": dt.date(2024, 2, 3),
+        "t": dt.datetime(2024, 2, 3, 10, 0),
+        "c": "blue",
+        "s": "12",
+    }
     bad = check_row({"n": 1.5, "f": "x", "b": "maybe", "d": "03/02/2024", "t": None, "c": "green"}, columns)
     assert not bad.ok and len(bad.problems) == 7  # s is missing too
     assert not check_row(["not", "a", "row"], columns).ok
 
 
 def test_batch_schema_categories_as_enums_and_bounds_for_grammars():
-    columns = {"c": ColumnSpec(dtype="category", values=["a", "b"]), "x": ColumnSpec(dtype="float"),
-               "fk": ColumnSpec(dtype="integer")}
+    columns = {
+        "c": ColumnSpec(dtype="category", values=["a", "b"]),
+        "x": ColumnSpec(dtype="float"),
+        "fk": ColumnSpec(dtype="integer"),
+    }
     plain = batch_schema(columns, (2, 2), enums={"fk": [1, 5]})
     row = plain["properties"]["rows"]["items"]
     assert row["properties"]["c"] == {"type": "string", "enum": ["a", "b"]}
