@@ -24,8 +24,10 @@ class GrammarError(ValueError):
 
 
 def is_local_model(model: str | Path) -> bool:
-    """True when `model` is a folder holding a Hugging Face model (its config.json)."""
+    """True when `model` is a folder holding a Hugging Face model (its config.json), or a GGUF file."""
     path = Path(str(model)).expanduser()
+    if path.is_file() and path.suffix.lower() == ".gguf":
+        return True
     return path.is_dir() and (path / "config.json").is_file()
 
 
@@ -56,13 +58,19 @@ class CausalLM:
 
 
 def load_causal_lm(path: str | Path, device: str = "cpu") -> CausalLM:
-    """Load a causal LM and its tokenizer from a local folder (no hub access)."""
+    """Load a causal LM and its tokenizer from a local folder, or from a GGUF file (which
+    transformers dequantizes; needs the `gguf` and `accelerate` packages). No hub access."""
     import llguidance.hf
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
-    model = AutoModelForCausalLM.from_pretrained(str(path), local_files_only=True, dtype=torch.float32)
+    where = Path(str(path)).expanduser()
+    kwargs: dict[str, Any] = {"local_files_only": True}
+    if where.is_file():  # a .gguf file
+        kwargs["gguf_file"] = where.name
+        where = where.parent
+    tokenizer = AutoTokenizer.from_pretrained(str(where), **kwargs)
+    model = AutoModelForCausalLM.from_pretrained(str(where), dtype=torch.float32, **kwargs)
     model.to(device).eval()
     eos = tokenizer.eos_token_id if tokenizer.eos_token_id is not None else model.config.eos_token_id
     n_vocab = max(int(model.config.vocab_size), len(tokenizer))
