@@ -1,4 +1,4 @@
-"""`synth-dagster`: the client from the command line (train, generate, list, report).
+"""`synth-dagster`: the client from the command line (train, generate, list, report, mock).
 
 Every command works on the store given by --local-dir (default: $SYNTH_DAGSTER_LOCAL_DIR or
 ~/.synth_dagster). Generators are named by id, id prefix or exact name.
@@ -86,7 +86,26 @@ def _parser() -> argparse.ArgumentParser:
     )
     report.add_argument("generator", metavar="GENERATOR", help="generator id, id prefix or name")
     report.add_argument("--out", help="ZIP file or folder (default: the working folder)")
+    _mock_parser(commands)
     return parser
+
+
+def _mock_parser(commands: Any) -> None:
+    mock = commands.add_parser(
+        "mock",
+        help="generate mock data from a YAML/JSON specification with an LLM",
+        description="Generate mock tables from a specification (docs/mock.md) and write one file per table.",
+    )
+    mock.add_argument("spec", help="the specification: a .yaml, .yml or .json file of tables")
+    mock.add_argument("--out", required=True, help="output folder")
+    mock.add_argument(
+        "--format", choices=["parquet", "csv"], default="parquet", help="file format (default: parquet)"
+    )
+    mock.add_argument("--sample-size", type=int, help="rows per subject table (default: the spec's, else 4)")
+    mock.add_argument("--model", help="LiteLLM model string or a local model folder (default: the spec's)")
+    mock.add_argument("--api-base", help="an OpenAI-compatible endpoint, e.g. http://localhost:8000/v1")
+    mock.add_argument("--n-workers", type=int, default=10, help="concurrent LLM calls (default: 10)")
+    mock.add_argument("--random-state", type=int, help="seed for reproducible batches")
 
 
 def _find_generator(client: Any, key: str) -> Any:
@@ -189,8 +208,57 @@ def _report(client: Any, args: argparse.Namespace) -> None:
     print(f"model reports of {g.id} saved to {path}")
 
 
+def _mock(args: argparse.Namespace) -> int:
+    """`synth-dagster mock`: no store involved. The spec file holds `tables` (and optionally
+    `sample_size`, `model`); the API key comes from the provider's environment variable."""
+    import yaml
+
+    from synth_dagster import mock
+
+    try:
+        text = Path(args.spec).read_text(encoding="utf-8")
+        raw = yaml.safe_load(text)  # JSON is YAML too
+        if not isinstance(raw, dict):
+            raise mock.MockSpecError(f"{args.spec}: expected a mapping of tables, or `tables:`")
+        options = {k: raw.pop(k) for k in ("sample_size", "model") if "tables" in raw and k in raw}
+        tables = raw.get("tables", raw)
+        kwargs: dict[str, Any] = {"sample_size": args.sample_size or options.get("sample_size", 4)}
+        model = args.model or options.get("model")
+        if model:
+            kwargs["model"] = model
+        result = mock.generate(
+            tables=tables,
+            api_base=args.api_base,
+            n_workers=args.n_workers,
+            random_state=args.random_state,
+            progress_bar=not args.quiet,
+            **kwargs,
+        )
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        for name, frame in result.frames.items():
+            _write(frame, out / f"{name}.{args.format}", args.format)
+    except (
+        yaml.YAMLError,
+        mock.MockSpecError,
+        mock.MockConfigError,
+        mock.MockGenerationError,
+        OSError,
+    ) as exc:
+        print(f"synth-dagster mock: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except (KeyboardInterrupt, mock.MockCancelledError):
+        print("interrupted: nothing written", file=sys.stderr)
+        return 130
+    counts = ", ".join(f"{n} {t}" for t, n in result.row_counts.items())
+    print(f"mock data written to {out}: {counts}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "mock":  # needs no store or client
+        return _mock(args)
     from synth_dagster.connectors import ConnectorError
     from synth_dagster.engine.errors import EngineInputError
     from synth_dagster.sdk import SynthClient

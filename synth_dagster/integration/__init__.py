@@ -29,6 +29,7 @@ from synth_dagster.integration.declaration import (
     SyntheticData,
 )
 from synth_dagster.integration.io_managers import ParquetIOManager
+from synth_dagster.integration.mock import MockData, MockRunConfig, build_mock_data_assets
 from synth_dagster.integration.resource import SynthResource
 from synth_dagster.integration.runconfig import GenerateRunConfig, TrainRunConfig
 from synth_dagster.integration.schedules import build_regeneration_schedule
@@ -54,6 +55,8 @@ __all__ = [
     "ConnectorRowCount",
     "FileModified",
     "GenerateRunConfig",
+    "MockData",
+    "MockRunConfig",
     "ParquetIOManager",
     "QualityChecks",
     "SourceTable",
@@ -65,6 +68,7 @@ __all__ = [
     "SyntheticData",
     "SyntheticDataComponent",
     "TrainRunConfig",
+    "build_mock_data_assets",
     "build_regeneration_schedule",
     "build_source_sensor",
     "build_synthetic_data_assets",
