@@ -45,6 +45,9 @@ def _parser() -> argparse.ArgumentParser:
         "--model", choices=["small", "medium", "large"], help="tabular model size (default: medium)"
     )
     train.add_argument("--max-epochs", type=float, help="stop after this many epochs")
+    train.add_argument(
+        "--max-epsilon", type=float, help="train with differential privacy, spending at most this ε"
+    )
     train.add_argument("--max-training-time", type=float, help="stop after this many minutes")
     train.add_argument("--max-sample-size", type=int, help="train on at most this many rows")
     train.add_argument("--random-state", type=int, help="seed for reproducible results")
@@ -136,6 +139,8 @@ def _train(client: Any, args: argparse.Namespace) -> None:
             model_config[key] = getattr(args, key)
     if args.no_report:
         model_config["enable_model_report"] = False
+    if getattr(args, "max_epsilon", None) is not None:
+        model_config["differential_privacy"] = {"max_epsilon": args.max_epsilon}
     table: dict[str, Any] = {"name": args.table_name, "data": frame}
     if model_config:
         table["tabular_model_configuration"] = model_config
@@ -147,6 +152,12 @@ def _train(client: Any, args: argparse.Namespace) -> None:
     g = client.train(config=config, progress_bar=not args.quiet)
     accuracy = f"{g.accuracy:.3f}" if g.accuracy is not None else "n/a"
     print(f"generator {g.id} ({g.name}): {g.training_status.value}, accuracy {accuracy}")
+    for view in g.tables:
+        if view.summary.get("epsilon") is not None:
+            print(
+                f"  table {view.name}: differential privacy, ε {view.summary['epsilon']:.3f} spent "
+                f"(δ {view.summary['delta']:g})"
+            )
 
 
 def _generate(client: Any, args: argparse.Namespace) -> None:

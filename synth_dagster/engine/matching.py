@@ -21,6 +21,9 @@ import torch
 from torch import nn
 
 from synth_dagster.engine.model import embedding_width
+from synth_dagster.engine.privacy.accounting import PrivacyLedger
+from synth_dagster.engine.privacy.dpsgd import UnitProblem, run_private_training
+from synth_dagster.engine.privacy.settings import DPSettings
 from synth_dagster.engine.progress import ProgressCallback, StopCheck, never_stop, no_progress
 from synth_dagster.engine.training import (
     TrainingReport,
@@ -207,6 +210,7 @@ class KeyMatcher(nn.Module):
         self.child = _Tower(child_cards)
         self.parent = _Tower(parent_cards)
         self.parent_bias = nn.Linear(EMBEDDING, 1)
+        self.privacy: dict | None = None  # the PrivacyLedger (JSON) of a DP-SGD training
 
     def scores(
         self, child_codes: torch.Tensor, parent_vectors: torch.Tensor, parent_bias: torch.Tensor
@@ -231,8 +235,10 @@ class KeyMatcher(nn.Module):
         parents_kept: bool = False,
         on_progress: ProgressCallback = no_progress,
         should_stop: StopCheck = never_stop,
+        privacy: DPSettings | None = None,
     ) -> tuple[KeyMatcher, TrainingReport]:
-        """child_codes [n, ...] of rows whose key is set; parent_of_child: index into parent_codes."""
+        """child_codes [n, ...] of rows whose key is set; parent_of_child: index into parent_codes.
+        With `privacy`, DP-SGD over the child rows (`_fit_private`)."""
         started = time.monotonic()
         seed = resolve_seed(random_state)
         torch.manual_seed(seed)
@@ -261,6 +267,11 @@ class KeyMatcher(nn.Module):
             random_state=seed,
             learning_rate=3e-3,
         )
+        if privacy is not None:
+            report = _fit_private(batches, settings, privacy, seed, on_progress, should_stop)
+            report.seconds = time.monotonic() - started
+            matcher.privacy = report.privacy
+            return matcher, report
         report = run_training(
             matcher,
             batches.epoch,
@@ -304,7 +315,13 @@ class KeyMatcher(nn.Module):
         directory.mkdir(parents=True, exist_ok=True)
         torch.save(self.state_dict(), directory / MATCHER_FILE)
         (directory / MATCHER_META).write_text(
-            json.dumps({"child_cards": list(self.child_cards), "parent_cards": list(self.parent_cards)})
+            json.dumps(
+                {
+                    "child_cards": list(self.child_cards),
+                    "parent_cards": list(self.parent_cards),
+                    "privacy": self.privacy,
+                }
+            )
         )
 
     @classmethod
@@ -313,6 +330,7 @@ class KeyMatcher(nn.Module):
         meta = json.loads((directory / MATCHER_META).read_text())
         matcher = cls(tuple(meta["child_cards"]), tuple(meta["parent_cards"]))
         matcher.load_state_dict(torch.load(directory / MATCHER_FILE, weights_only=True))
+        matcher.privacy = meta.get("privacy")
         matcher.eval()
         return matcher
 
@@ -364,3 +382,42 @@ class _MatcherBatches:
             for s in range(0, len(rows), batch)
         )
         return float(total / len(rows))
+
+
+PRIVATE_NEGATIVES = 255  # parents drawn uniformly (independently of the rows) per DP-SGD step
+
+
+def _unit_match_loss(matcher: KeyMatcher, child: torch.Tensor, candidates: torch.Tensor) -> torch.Tensor:
+    """One child row's loss: its own parent (candidates[0]) against parents drawn at random."""
+    vectors, bias = matcher.parent_side(candidates)
+    logits = matcher.scores(child[None], vectors, bias)
+    return nn.functional.cross_entropy(logits, torch.zeros(1, dtype=torch.long))
+
+
+def _fit_private(
+    batches: _MatcherBatches,
+    settings: TrainingSettings,
+    dp: DPSettings,
+    seed: int,
+    on_progress: ProgressCallback,
+    should_stop: StopCheck,
+) -> TrainingReport:
+    """DP-SGD over the child rows: each row's loss needs only its own parent and negatives drawn
+    independently of the data, so one row's gradient is all that it changes (the sampled softmax
+    of `loss_of` shares the batch's parents between rows, which per-row clipping cannot bound)."""
+    train = batches.train
+    generator = torch.Generator().manual_seed(seed + 3)
+
+    def inputs(units: np.ndarray) -> tuple[torch.Tensor, ...]:
+        rows = torch.from_numpy(train[units])
+        n_parents = len(batches.parents)
+        negatives = torch.randint(n_parents, (min(PRIVATE_NEGATIVES, n_parents),), generator=generator)
+        index = torch.cat([batches.targets[rows][:, None], negatives.expand(len(rows), -1)], 1)
+        return batches.children[rows], batches.parents[index]
+
+    ledger = PrivacyLedger(dp.delta, dp.training_delta, 0.0)
+    problem = UnitProblem(batches.matcher, len(train), inputs, _unit_match_loss, batches.validate)
+    batch = max(1, min(batches.batch, len(train) // 4 or 1))
+    report = run_private_training(problem, batch, settings, dp, ledger, seed, on_progress, should_stop)
+    report.privacy = ledger.to_json()
+    return report

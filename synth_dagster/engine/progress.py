@@ -20,6 +20,7 @@ class EngineProgress:
     val_loss: float | None = None
     elapsed: float = 0.0
     table: str | None = None
+    epsilon: float | None = None  # differential privacy: ε spent so far (value protection + training)
 
 
 ProgressCallback = Callable[[EngineProgress], None]

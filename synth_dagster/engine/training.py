@@ -48,6 +48,7 @@ class TrainingReport:
     best_val_loss: float
     seconds: float
     stop_reason: str
+    privacy: dict[str, Any] | None = None  # differential privacy: the PrivacyLedger as JSON
 
 
 def auto_batch_size(n_rows: int) -> int:

@@ -14,11 +14,12 @@ import dagster as dg
 from synth_dagster.domain import ModelMetrics
 from synth_dagster.integration.declaration import QualityChecks
 
-__all__ = ["ACCURACY_CHECK", "DCR_CHECK", "IMS_CHECK", "check_specs", "evaluate_checks"]
+__all__ = ["ACCURACY_CHECK", "DCR_CHECK", "EPSILON_CHECK", "IMS_CHECK", "check_specs", "evaluate_checks"]
 
 ACCURACY_CHECK = "accuracy"
 DCR_CHECK = "dcr_share"
 IMS_CHECK = "identical_matches"
+EPSILON_CHECK = "max_epsilon"
 
 
 def _enabled(checks: QualityChecks) -> list[str]:
@@ -29,6 +30,8 @@ def _enabled(checks: QualityChecks) -> list[str]:
         names.append(DCR_CHECK)
     if checks.identical_matches:
         names.append(IMS_CHECK)
+    if checks.max_epsilon is not None:
+        names.append(EPSILON_CHECK)
     return names
 
 
@@ -42,6 +45,10 @@ def _description(name: str, checks: QualityChecks) -> str:
         IMS_CHECK: (
             "Share of synthetic rows identical to a training row is not above the holdout reference "
             f"(training rows identical to a holdout row) + {checks.ims_tolerance}."
+        ),
+        EPSILON_CHECK: (
+            "Every table trained with differential privacy, and the ε it spent (value protection + "
+            f"DP-SGD) is at most {checks.max_epsilon}."
         ),
     }[name]
 
@@ -85,6 +92,11 @@ def _ims(m: ModelMetrics, c: QualityChecks) -> tuple[float | None, float | None,
     return value, reference, value <= reference + c.ims_tolerance
 
 
+def _epsilon(value: float | None, c: QualityChecks) -> tuple[float | None, float | None, bool | None]:
+    # a table trained without differential privacy has no ε: the check does not pass for it
+    return value, c.max_epsilon, None if value is None or c.max_epsilon is None else value <= c.max_epsilon
+
+
 _RULES: dict[str, Rule] = {ACCURACY_CHECK: _accuracy, DCR_CHECK: _dcr, IMS_CHECK: _ims}
 
 
@@ -92,6 +104,7 @@ def evaluate_checks(
     checks: QualityChecks | None,
     generator_key: dg.AssetKey,
     metrics_by_table: Mapping[str, ModelMetrics | None],
+    epsilon_by_table: Mapping[str, float | None] | None = None,
 ) -> list[dg.AssetCheckResult]:
     """One result per enabled check. A figure that could not be computed (e.g. no holdout for a
     tiny table) fails the check with WARN severity, saying so: a privacy check never passes silently."""
@@ -104,9 +117,12 @@ def evaluate_checks(
         outcomes: list[bool] = []
         missing: list[str] = []
         for table, metrics in metrics_by_table.items():
-            value, reference, passed = (
-                _RULES[name](metrics, checks) if metrics is not None else (None, None, None)
-            )
+            if name == EPSILON_CHECK:  # from the training summary, not the model report
+                value, reference, passed = _epsilon((epsilon_by_table or {}).get(table), checks)
+            elif metrics is not None:
+                value, reference, passed = _RULES[name](metrics, checks)
+            else:
+                value, reference, passed = None, None, None
             prefix = f"{table}/" if several else ""
             if value is not None:
                 metadata[f"{prefix}value"] = dg.MetadataValue.float(round(value, 4))

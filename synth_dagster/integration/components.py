@@ -98,6 +98,7 @@ class QualityChecksModel(dg.Resolvable, dg.Model):
     max_dcr_share: float | None = 0.6
     identical_matches: bool = True
     ims_tolerance: float = 0.01
+    max_epsilon: float | None = None
     severity: Literal["ERROR", "WARN"] = "ERROR"
     severities: dict[str, Literal["ERROR", "WARN"]] = Field(default_factory=dict)
     blocking: bool = True

@@ -86,6 +86,8 @@ class QualityChecks:
       <= `max_dcr_share` (about 0.5 is what a private generator gives).
     - `identical_matches`: share of synthetic rows identical to a training row not above the holdout
       reference (training rows identical to a holdout row) plus `ims_tolerance`.
+    - `max_epsilon` (off unless set): every table trained with differential privacy, and the ε it
+      spent (value protection + DP-SGD, at the table's δ) is at most `max_epsilon`.
 
     `None` for a threshold (or `identical_matches=False`) leaves that check out. `severity` applies
     to every check unless `severities` names one; with `blocking=True` an ERROR failure fails the run
@@ -96,6 +98,7 @@ class QualityChecks:
     max_dcr_share: float | None = 0.6
     identical_matches: bool = True
     ims_tolerance: float = 0.01
+    max_epsilon: float | None = None
     severity: Severity = "ERROR"
     severities: Mapping[str, Severity] = field(default_factory=dict)
     blocking: bool = True
@@ -104,6 +107,8 @@ class QualityChecks:
         for name, value in (("min_accuracy", self.min_accuracy), ("max_dcr_share", self.max_dcr_share)):
             if value is not None and not 0.0 <= value <= 1.0:
                 raise ConfigError(f"QualityChecks: {name} must lie in [0, 1], got {value}")
+        if self.max_epsilon is not None and self.max_epsilon <= 0:
+            raise ConfigError(f"QualityChecks: max_epsilon must be positive, got {self.max_epsilon}")
         if self.ims_tolerance < 0:
             raise ConfigError("QualityChecks: ims_tolerance must not be negative")
         for value in [self.severity, *self.severities.values()]:

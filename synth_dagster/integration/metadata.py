@@ -58,13 +58,20 @@ def _f(value: float | None, digits: int = 3) -> str:
     return "–" if value is None else f"{value:.{digits}f}"
 
 
+def _epsilon_text(summary: dict[str, Any]) -> str:
+    """ε spent and δ of a table trained with differential privacy, "off" without it."""
+    if summary.get("epsilon") is None:
+        return "off"
+    return f"{float(summary['epsilon']):.2f} ({float(summary['delta']):g})"
+
+
 def _markdown(generator: Generator, figures: list[dict[str, Any]]) -> str:
     lines = [
         f"**Generator** `{generator.name}` (`{generator.id}`)",
         "",
         "| table | rows | columns | epochs | training s | accuracy | holdout ref. | DCR share "
-        "| identical (trn / ref) | model size | stopped by |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| identical (trn / ref) | model size | stopped by | ε (δ) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for t in figures:
         s, m = t["summary"], t["metrics"]
@@ -76,7 +83,8 @@ def _markdown(generator: Generator, figures: list[dict[str, Any]]) -> str:
             f"| {_f(s.get('seconds'), 1)} | {_f(acc.overall if acc else None)} "
             f"| {_f(acc.overall_max if acc else None)} | {_f(dist.dcr_share if dist else None)} "
             f"| {_f(dist.ims_training if dist else None)} / {_f(dist.ims_trn_hol if dist else None)} "
-            f"| {'–' if size is None else f'{size / 1e6:.1f} MB'} | {s.get('stop_reason', '–')} |"
+            f"| {'–' if size is None else f'{size / 1e6:.1f} MB'} | {s.get('stop_reason', '–')} "
+            f"| {_epsilon_text(s)} |"
         )
     return "\n".join(lines)
 
@@ -131,6 +139,9 @@ def generator_metadata(client: SynthClient, generator: Generator, checks_passed:
                 out[f"{prefix}{key}"] = dg.MetadataValue.int(int(s[key]))
         if s.get("stop_reason"):
             out[f"{prefix}stop_reason"] = dg.MetadataValue.text(str(s["stop_reason"]))
+        if s.get("epsilon") is not None:  # differential privacy: ε spent at δ
+            out[f"{prefix}dp_epsilon"] = dg.MetadataValue.float(round(float(s["epsilon"]), 4))
+            out[f"{prefix}dp_delta"] = dg.MetadataValue.float(float(s["delta"]))
         if t["report"]:
             path, url = report_locations(client, t["report"])
             out[f"{prefix}model_report"] = dg.MetadataValue.path(path)

@@ -126,7 +126,8 @@ class SynthResource(dg.ConfigurableResource):
             f"accuracy {'n/a' if generator.accuracy is None else f'{generator.accuracy:.3f}'}"
         )
         metrics = _metrics_by_table(generator)
-        check_results = evaluate_checks(declaration.checks, generator_key, metrics)
+        epsilons = {t.name: t.summary.get("epsilon") for t in generator.tables}
+        check_results = evaluate_checks(declaration.checks, generator_key, metrics, epsilons)
         blocking_ok = not any(
             not r.passed and r.severity == dg.AssetCheckSeverity.ERROR and _is_blocking(context, r)
             for r in check_results

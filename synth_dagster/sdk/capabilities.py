@@ -3,7 +3,8 @@
 The domain models accept the whole reference vocabulary, so that a config written for the
 reference validates here. What the engine would silently ignore is refused when a generator or a
 synthetic dataset is created, with a message naming the field and what to do instead. Each check
-goes away with the feature that makes the field work.
+goes away with the feature that makes the field work. Differential privacy is applied (engine/privacy);
+what is refused of it is a setting that cannot give a guarantee.
 """
 
 from __future__ import annotations
@@ -22,12 +23,7 @@ from synth_dagster.domain.enums import ModelEncodingType
 def _model_problems(where: str, mc: ModelConfiguration | None) -> list[str]:
     if mc is None:
         return []
-    problems = []
-    if mc.differential_privacy is not None:
-        problems.append(
-            f"{where}.differential_privacy: differential privacy is not available in this version, and "
-            "training without it would give no guarantee; remove the field (value protection stays on)"
-        )
+    problems = _privacy_problems(where, mc)
     if mc.compute is not None:
         problems.append(
             f"{where}.compute: compute resources are not selectable in this version (training runs in a "
@@ -36,9 +32,42 @@ def _model_problems(where: str, mc: ModelConfiguration | None) -> list[str]:
     return problems
 
 
+def _privacy_problems(where: str, mc: ModelConfiguration) -> list[str]:
+    """A differential-privacy configuration that could not give what it asks for."""
+    dp = mc.differential_privacy
+    if dp is None:
+        return []
+    where = f"{where}.differential_privacy"
+    problems = []
+    spent_first = dp.value_protection_epsilon or 0.0
+    if dp.max_epsilon is not None and dp.max_epsilon <= spent_first:
+        problems.append(
+            f"{where}: max_epsilon ({dp.max_epsilon}) must exceed value_protection_epsilon ({spent_first}), "
+            "which is spent before training and counts towards it; raise max_epsilon or lower "
+            "value_protection_epsilon"
+        )
+    if not dp.noise_multiplier:
+        problems.append(
+            f"{where}.noise_multiplier: 0 adds no noise, so DP-SGD gives no guarantee (ε is infinite); "
+            "use a positive value (1.5 is the default)"
+        )
+    if not dp.max_grad_norm:
+        problems.append(
+            f"{where}.max_grad_norm: 0 clips every gradient to nothing and the model learns nothing; use a "
+            "positive value (1.0 is the default)"
+        )
+    return problems
+
+
 def _table_problems(table: SourceTableConfig) -> list[str]:
     where = f"table '{table.name}'"
     problems = _model_problems(f"{where}: tabular_model_configuration", table.tabular_model_configuration)
+    tabular = table.tabular_model_configuration
+    if table.is_lookup and tabular is not None and tabular.differential_privacy is not None:
+        problems.append(
+            f"{where}: differential_privacy is set on a lookup table, which is kept as it is (not trained, "
+            "its rows come back unchanged); remove it, or set is_lookup=False to synthesize the table"
+        )
     language = [c.name for c in table.columns or [] if c.model_encoding_type.is_language]
     if language:
         problems.append(

@@ -228,7 +228,11 @@ def model_quality(
             )
             rows[name] = _Rows(trained.generate(probe)[name], *splits[name])
         evaluation, relations = _assess_table(name, rows, tables, random_state or 0)
-        results[name] = _result(evaluation, relations, name, "model", out_dir, check, name in report_tables)
+        summary = trained.summaries.get(name)
+        privacy = (summary.epsilon, summary.delta) if summary and summary.epsilon is not None else None
+        results[name] = _result(
+            evaluation, relations, name, "model", out_dir, check, name in report_tables, privacy
+        )
     return results
 
 
@@ -240,6 +244,7 @@ def _result(
     out_dir: Path,
     check: Callable[[], None],
     with_report: bool,
+    privacy: tuple[float, float] | None = None,
 ) -> dict:
     """The stored figures of one table, and its report (written when wanted and there is an evaluation)."""
     from synth_dagster import qa
@@ -254,8 +259,11 @@ def _result(
         check()
         out_dir.mkdir(parents=True, exist_ok=True)
         report = f"{table_file(name)}-{kind}-report.html"
-        write = qa.model_report if kind == "model" else qa.data_report
-        write(evaluation, out_dir / report, title=f"{kind.capitalize()} report: {name}")
+        title = f"{kind.capitalize()} report: {name}"
+        if kind == "model":
+            qa.model_report(evaluation, out_dir / report, title=title, differential_privacy=privacy)
+        else:
+            qa.data_report(evaluation, out_dir / report, title=title)
     return {"metrics": _dump(evaluation.metrics), "report": report}
 
 

@@ -189,7 +189,16 @@ CASES = [
     Case("typo-field", model(max_epoch=3), r"max_epoch: is not a field here.*spelling"),
     Case("negative-epochs", model(max_epochs=-1), r"max_epochs"),
     Case("unknown-model", model(model="MOSTLY_AI/Huge"), r"not a tabular model.*MOSTLY_AI/Small"),
-    Case("dp-refused", model(differential_privacy={"max_epsilon": 3}), r"differential_privacy.*remove"),
+    Case(
+        "dp-budget-below-value-protection",
+        model(differential_privacy={"max_epsilon": 0.5}),
+        r"max_epsilon \(0.5\) must exceed value_protection_epsilon",
+    ),
+    Case(
+        "dp-without-noise",
+        model(differential_privacy={"noise_multiplier": 0}),
+        r"noise_multiplier: 0 adds no noise",
+    ),
     Case("compute-refused", model(compute="gpu-1"), r"compute.*remove the field"),
     Case(
         "language-refused",

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from synth_dagster.engine.encoding.base import RARE_TOKEN, SUBJECTS, SubColumnSpec, frequent_counts, to_python
+from synth_dagster.engine.encoding.private import DP_BUDGET, dp_frequent_counts
 
 NULL_CODE = 0
 RARE_CODE = 1
@@ -19,7 +20,9 @@ FIRST_CODE = 2
 
 class CategoricalEncoder:
     def analyze(self, values: pd.Series, *, protect: bool, options: dict[str, Any]) -> dict[str, Any]:
-        if protect:
+        if protect and DP_BUDGET in options:
+            counts = dp_frequent_counts(values, options.get(SUBJECTS), options[DP_BUDGET])
+        elif protect:
             counts = frequent_counts(values, options.get(SUBJECTS))
         else:
             counts = values.dropna().value_counts(sort=True)

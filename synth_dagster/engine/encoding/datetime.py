@@ -25,6 +25,7 @@ from synth_dagster.engine.encoding.base import (
     kth_extremes,
     occurrences,
 )
+from synth_dagster.engine.encoding.private import DP_BUDGET, dp_int_bounds
 
 NULL_CODE = 0
 _NS = {"second": 10**9, "minute": 60 * 10**9, "day": 86_400 * 10**9}
@@ -100,7 +101,10 @@ class DatetimeEncoder:
     def analyze(self, values: pd.Series, *, protect: bool, options: dict[str, Any]) -> dict[str, Any]:
         ns, null = as_datetime_ns(values)
         present = ns[~null]
-        lo, hi = protected_int_bounds(ns, null, protect, options.get(SUBJECTS))
+        if protect and DP_BUDGET in options:
+            lo, hi = dp_int_bounds(ns, null, options.get(SUBJECTS), options[DP_BUDGET])
+        else:
+            lo, hi = protected_int_bounds(ns, null, protect, options.get(SUBJECTS))
         parts = ["year", "month", "day"]
         if np.any(present % _NS["day"]):
             parts += ["hour", "minute"]

@@ -33,6 +33,7 @@ from synth_dagster.engine.encoding.groups import (
     quantile_groups,
     subjects_by_value,
 )
+from synth_dagster.engine.encoding.private import DP_BUDGET, dp_bounds
 
 NULL_CODE = 0
 RARE_CODE = 1
@@ -103,7 +104,10 @@ class NumericEncoder:
         v = as_float(values)
         subjects = options.get(SUBJECTS)
         present = v[~np.isnan(v)]
-        lo, hi = protected_bounds(v, protect, subjects)
+        if protect and DP_BUDGET in options:
+            lo, hi = dp_bounds(v, subjects, options[DP_BUDGET])
+        else:
+            lo, hi = protected_bounds(v, protect, subjects)
         precision = decimal_precision(present)
         kind = options.get("encoding_type", "TABULAR_NUMERIC_AUTO").removeprefix("TABULAR_NUMERIC_")
         u, c = np.unique(present, return_counts=True)

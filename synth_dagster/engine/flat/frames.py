@@ -13,6 +13,7 @@ from synth_dagster.engine.analysis import ColumnPlan, plan_column, to_model_spac
 from synth_dagster.engine.constraints import TableTransforms
 from synth_dagster.engine.encoding import encoder_for
 from synth_dagster.engine.encoding.base import SUBJECTS
+from synth_dagster.engine.encoding.private import DP_BUDGET, ValueBudget, column_budgets
 from synth_dagster.engine.errors import EngineInputError
 from synth_dagster.engine.flat.options import FlatOptions
 from synth_dagster.engine.model import ModelShape
@@ -41,17 +42,21 @@ def analyze_frame(
     previous: FlatGenerator | None = None,
     subjects: np.ndarray | None = None,
     column_subjects: Mapping[str, np.ndarray | None] | None = None,
+    extra: tuple[str, ...] = (),
 ) -> tuple[TableTransforms, list[ColumnPlan], pd.DataFrame]:
     """Constraint transforms and column plans of a table (or the earlier ones of `previous`), and
     the frame in model space. `subjects`: the subject of every row, for value protection by
     subject in sequence tables (`encoding.base.SUBJECTS`). `column_subjects`: per column whose
     protection differs from the table's, the subject of every row, or None for no protection
-    (a child's copy of its parents' columns follows the parent table's value protection)."""
+    (a child's copy of its parents' columns follows the parent table's value protection). With
+    differential privacy, every column gets a share of the value-protection budget (`extra`: more
+    names that take a share, e.g. a sequence's rising columns; `encoding.private`)."""
     column_subjects = column_subjects or {}
     if previous is not None:
         return previous.transforms, previous.plans, previous.transforms.forward(frame)
     transforms = TableTransforms.fit(frame, options.constraints)
     model_frame = transforms.forward(frame)
+    budgets = dp_budgets(options, list(model_frame.columns), extra)
     plans = [
         plan_column(
             name,
@@ -65,11 +70,27 @@ def analyze_frame(
                     name, options.rare_category_replacement_method
                 ),
                 SUBJECTS: column_subjects[name] if name in column_subjects else subjects,
-            },
+            }
+            | ({DP_BUDGET: budgets[name]} if name in budgets else {}),
         )
         for name in model_frame.columns
     ]
     return transforms, plans, model_frame
+
+
+def dp_budgets(
+    options: FlatOptions, columns: list[str], extra: tuple[str, ...] = ()
+) -> dict[str, ValueBudget]:
+    """Each column's share of the value-protection budget (empty without differential privacy)."""
+    dp = options.differential_privacy
+    if dp is None or not options.value_protection:
+        return {}
+    seed = (
+        options.random_state
+        if options.random_state is not None
+        else int(np.random.SeedSequence().entropy % 2**31)
+    )
+    return column_budgets(columns + list(extra), dp.value_protection_epsilon, dp.analysis_delta, seed)
 
 
 def shape_for(plans: list[ColumnPlan], size: str, context_dim: int = 0) -> ModelShape:

@@ -41,9 +41,10 @@ from synth_dagster.engine.flat.options import (
 )
 from synth_dagster.engine.flat.seeding import rebalanced_seed
 from synth_dagster.engine.model import ModelShape, TabularARGN
+from synth_dagster.engine.privacy.flat import train_flat
 from synth_dagster.engine.progress import EngineProgress, ProgressCallback, StopCheck, never_stop, no_progress
 from synth_dagster.engine.sampling import SamplingControls, sample_codes
-from synth_dagster.engine.training import TrainingReport, train_model
+from synth_dagster.engine.training import TrainingReport
 
 META_FILE = "meta.json"
 WEIGHTS_FILE = "model.pt"
@@ -131,15 +132,16 @@ class FlatGenerator:
         else:
             n_val = int(len(codes) * VALIDATION_SHARE) if len(codes) >= 50 else 0
             val_idx, train_idx = np.sort(order[:n_val]), np.sort(order[n_val:])
-        settings = training_settings(options)
-        model, report = train_model(
-            codes[train_idx],
-            codes[val_idx],
+        initial = previous.model.state_dict() if previous is not None else None
+        earlier = previous.report.privacy if previous is not None and previous.report else None
+        model, report = train_flat(
+            (codes[train_idx], codes[val_idx]),
             shape,
-            settings,
+            training_settings(options),
+            options.differential_privacy,
+            (initial, earlier),
             on_progress,
             should_stop,
-            initial_state=previous.model.state_dict() if previous is not None else None,
         )
         report.seconds = time.monotonic() - started
         fitted = cls(

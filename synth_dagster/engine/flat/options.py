@@ -9,6 +9,7 @@ from typing import Any
 
 import pandas as pd
 
+from synth_dagster.engine.privacy.settings import DPSettings
 from synth_dagster.engine.training import TrainingSettings
 
 VALIDATION_SHARE = 0.1
@@ -30,6 +31,7 @@ class FlatOptions:
     random_state: int | None = None
     encoding_types: dict[str, str] = field(default_factory=dict)
     constraints: list[dict[str, Any]] = field(default_factory=list)
+    differential_privacy: DPSettings | None = None  # DP-SGD and DP value protection (engine/privacy)
 
 
 @dataclass

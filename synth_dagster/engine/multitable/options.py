@@ -15,6 +15,7 @@ from synth_dagster.domain import GeneratorConfig, ModelConfiguration, SourceTabl
 from synth_dagster.engine.errors import EngineInputError
 from synth_dagster.engine.flat import FlatOptions
 from synth_dagster.engine.multitable.frames import LOOKUP_KEY_PREFIX, lookup_tables, protects_values
+from synth_dagster.engine.privacy.settings import DPSettings
 
 
 def base_options(
@@ -50,6 +51,7 @@ def base_options(
         random_state=random_state,
         encoding_types={c: e for c, e in encodings.items() if e != "AUTO"},
         constraints=constraints,
+        differential_privacy=DPSettings.from_config(mc.differential_privacy),
     )
 
 

@@ -19,3 +19,7 @@ class TableSummary:
     stop_reason: str
     encodings: dict[str, str]
     model_size_bytes: int
+    # differential privacy: ε spent (value protection + DP-SGD of the model and of its key matchers,
+    # composed sequentially) at δ; None when the table trained without it
+    epsilon: float | None = None
+    delta: float | None = None

@@ -24,6 +24,7 @@ from synth_dagster.engine.multitable.registry import family, family_kind
 from synth_dagster.engine.multitable.roles import ContextLink, ReferenceLink, TableRoles, json_labels
 from synth_dagster.engine.multitable.state import TableState
 from synth_dagster.engine.multitable.summary import MANIFEST, TableSummary
+from synth_dagster.engine.privacy.settings import DPSettings
 from synth_dagster.engine.progress import (
     EngineProgress,
     ProgressCallback,
@@ -84,9 +85,11 @@ def train_generator(
             )
             summaries[name], trained[name] = _train_table(job, relations, staging)
         for name in relations.order:
-            _train_matchers(
+            spent = _train_matchers(
                 config, config.get_table(name), cleaned, trained, staging, on_progress, should_stop
             )
+            if spent:
+                summaries[name].epsilon = (summaries[name].epsilon or 0.0) + spent
         manifest = {
             "config": config.model_dump(mode="json"),
             "tables": {k: asdict(summaries[k]) for k in relations.order},
@@ -167,6 +170,8 @@ def _summary(
         stop_reason=report.stop_reason,
         encodings={k: v for k, v in fitted.encodings.items() if not k.startswith("__")},
         model_size_bytes=sum(f.stat().st_size for f in directory.iterdir() if f.is_file()),
+        epsilon=report.privacy["epsilon"] if report.privacy else None,
+        delta=report.privacy["delta"] if report.privacy else None,
     )
 
 
@@ -178,8 +183,10 @@ def _train_matchers(
     staging: Path,
     on_progress: ProgressCallback,
     should_stop: StopCheck,
-) -> None:
-    """A key matcher for every non-context key whose rows are not drawn with their parent."""
+) -> float:
+    """A key matcher for every non-context key whose rows are not drawn with their parent; the
+    ε their DP-SGD spent in all (0.0 without differential privacy)."""
+    spent = 0.0
     state = trained[table.name]
     conditioned = conditioned_keys(config, table)
     lookups = lookup_tables(config)
@@ -204,5 +211,10 @@ def _train_matchers(
                 on_progress, table.name, "TRAIN_KEY_MATCHER", f"key matcher for {fk.column!r}"
             ),
             should_stop=should_stop,
+            privacy=DPSettings.from_config(
+                getattr(table.tabular_model_configuration, "differential_privacy", None)
+            ),
         )
         matcher.save(matcher_dir(staging, table.name, fk.column))
+        spent += matcher.privacy["epsilon"] if matcher.privacy else 0.0
+    return spent

@@ -4,6 +4,7 @@ over batches of whole sequences with its calibration."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
@@ -11,8 +12,11 @@ import torch
 
 from synth_dagster.engine.analysis import ColumnPlan
 from synth_dagster.engine.constraints import constraint_columns
+from synth_dagster.engine.encoding.base import protected_bounds
+from synth_dagster.engine.encoding.private import dp_bounds
 from synth_dagster.engine.encoding.relative import rising_columns
 from synth_dagster.engine.flat import FlatOptions, shape_for, training_settings
+from synth_dagster.engine.flat.frames import dp_budgets
 from synth_dagster.engine.model import ModelShape, TabularARGN
 from synth_dagster.engine.progress import ProgressCallback, StopCheck
 from synth_dagster.engine.sequence.batches import SequenceBatches
@@ -103,3 +107,23 @@ def train_sequences(
     shuffled = np.random.default_rng(seed).permutation(train_parents)
     calibrate_output_biases(network.argn, batches.rows_and_contexts(shuffled), batches.orders)
     return report
+
+
+def rising_bounds(
+    frame: pd.DataFrame,
+    rising: Mapping[str, str],
+    options: FlatOptions,
+    holders: np.ndarray,
+    columns: list[str],
+) -> dict[str, tuple[float, float]]:
+    """The range the accumulated values of rising columns may take: value protection's, as for
+    any number (with differential privacy, a DP range on the column's share of the budget)."""
+    budgets = dp_budgets(options, columns, tuple(rising))
+    out = {}
+    for c in rising:
+        values = frame[c].to_numpy(dtype=np.float64)
+        if c in budgets:
+            out[c] = dp_bounds(values, holders, budgets[c], salt=f"rising {c}")
+        else:
+            out[c] = protected_bounds(values, options.value_protection, holders)
+    return out

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from synth_dagster.engine.encoding.base import protected_bounds
+from synth_dagster.engine.encoding.private import value_protection_spent
 from synth_dagster.engine.encoding.relative import (
     GAP_SUFFIX,
     LAST_SUFFIX,
@@ -41,12 +41,14 @@ from synth_dagster.engine.flat import (
     analyze_frame,
     encode_frame,
 )
+from synth_dagster.engine.privacy.flat import new_ledger
 from synth_dagster.engine.progress import EngineProgress, ProgressCallback, StopCheck, never_stop, no_progress
 from synth_dagster.engine.sampling import SamplingControls
 from synth_dagster.engine.sequence.batches import SequenceBatches, SequenceLayout
 from synth_dagster.engine.sequence.drawing import SequenceDrawing, SequenceSeeds, overlay_at, seed_rows
 from synth_dagster.engine.sequence.fitting import (
     relative_columns,
+    rising_bounds,
     sequence_network,
     sequence_settings,
     train_sequences,
@@ -55,6 +57,7 @@ from synth_dagster.engine.sequence.network import (
     SequenceContext,
     ordinal_codes,
 )
+from synth_dagster.engine.sequence.private import train_sequences_private
 from synth_dagster.engine.training import (
     start_at_marginals,
 )
@@ -125,18 +128,26 @@ class SequenceGenerator:
         source = relative_forward(frame, parent_of_row, relative, rising)
         holders = parent_of_row if subjects is None else subjects
         transforms, plans, model_frame = analyze_frame(
-            source, row_options, subjects=holders, column_subjects=column_subjects
+            source, row_options, subjects=holders, column_subjects=column_subjects, extra=tuple(rising)
         )
         on_progress(EngineProgress("ENCODE", 0, 1, "encoding"))
         codes = encode_frame(model_frame, plans)
         network, shape, seed = sequence_network(plans, parent_cards, options)
         layout = SequenceLayout.of(parent_of_row, len(parent_codes))
         is_validation = validation_parents[parent_of_row] if len(frame) else np.zeros(0, dtype=bool)
-        start_at_marginals(network.argn, codes[~is_validation] if (~is_validation).any() else codes)
+        dp = options.differential_privacy
+        if dp is None:  # the marginals are read without noise: not under differential privacy
+            start_at_marginals(network.argn, codes[~is_validation] if (~is_validation).any() else codes)
         batches = SequenceBatches(
             network, codes, parent_codes, layout, window, sequence_settings(options, seed), seed
         )
-        report = train_sequences(batches, validation_parents, seed, on_progress, should_stop)
+        if dp is not None:
+            ledger = new_ledger(dp, value_protection_spent(dp), None)
+            report = train_sequences_private(
+                batches, validation_parents, seed, dp, ledger, on_progress, should_stop
+            )
+        else:
+            report = train_sequences(batches, validation_parents, seed, on_progress, should_stop)
         report.seconds = time.monotonic() - started
         rows = FlatGenerator(
             plans,
@@ -150,10 +161,7 @@ class SequenceGenerator:
             len(frame),
         )
         nulls = {c: bool(frame[c].isna().any()) for c in relative}
-        bounds = {
-            c: protected_bounds(frame[c].to_numpy(dtype=np.float64), options.value_protection, holders)
-            for c in rising
-        }
+        bounds = rising_bounds(frame, rising, options, holders, list(model_frame.columns))
         fitted = cls(rows, network.context, parent_cards, relative, window, nulls, rising, bounds)
         fitted.training_codes = codes
         return fitted

@@ -31,6 +31,7 @@ def _render(
     path: str | os.PathLike[str] | None,
     title: str | None,
     subtitle: str | None,
+    differential_privacy: tuple[float, float] | None = None,
 ) -> str:
     if not isinstance(evaluation, Evaluation):
         raise TypeError(
@@ -38,7 +39,7 @@ def _render(
         )
     from synth_dagster.qa.report._page import render  # plotly loads only when a report is made
 
-    html = render(evaluation, kind, title, subtitle)  # type: ignore[arg-type]
+    html = render(evaluation, kind, title, subtitle, differential_privacy)  # type: ignore[arg-type]
     if path is not None:
         write_html(html, path)
     return html
@@ -50,9 +51,11 @@ def model_report(
     *,
     title: str | None = None,
     subtitle: str | None = None,
+    differential_privacy: tuple[float, float] | None = None,
 ) -> str:
-    """Training vs holdout vs a synthetic sample, with holdout references. Returns the HTML."""
-    return _render(evaluation, "model", path, title or "Model report", subtitle)
+    """Training vs holdout vs a synthetic sample, with holdout references. Returns the HTML.
+    `differential_privacy`: (ε spent, δ) of a model trained with it, explained in the privacy section."""
+    return _render(evaluation, "model", path, title or "Model report", subtitle, differential_privacy)
 
 
 def data_report(

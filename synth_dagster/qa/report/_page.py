@@ -14,7 +14,7 @@ from synth_dagster._version import __version__
 from synth_dagster.qa.accuracy import MarginalAccuracy
 from synth_dagster.qa.evaluation import Evaluation
 from synth_dagster.qa.report import _figures as figs
-from synth_dagster.qa.report._privacy import chance_limit, privacy_reading
+from synth_dagster.qa.report._privacy import chance_limit, dp_reading, privacy_reading
 
 ReportKind = Literal["model", "data"]
 _CONFIG = {"displaylogo": False, "responsive": True, "displayModeBar": False}
@@ -149,10 +149,11 @@ def _accuracy_table(items: Iterable[MarginalAccuracy], kinds: dict[str, str], sh
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
 
-def _privacy_section(ev: Evaluation, show_holdout: bool) -> str:
+def _privacy_section(ev: Evaluation, show_holdout: bool, dp: tuple[float, float] | None = None) -> str:
     d, dr = ev.metrics.distances, ev.distances
+    guarantee = f'<div class="reading">{escape(dp_reading(*dp))}</div>' if dp else ""
     if d is None or dr is None:
-        return ""
+        return f'<section id="privacy"><h2>Privacy</h2>{guarantee}</section>' if dp else ""
     reading = privacy_reading(d, dr.n_records)
     warn = d.dcr_share is not None and d.dcr_share > chance_limit(dr.n_records)
     dcr = {"synthetic → training": dr.dcr_syn_trn}
@@ -184,6 +185,7 @@ def _privacy_section(ev: Evaluation, show_holdout: bool) -> str:
 <section id="privacy"><h2>Privacy</h2>
 <p class="lead">Nearest-neighbour distances between {dr.n_records:,} sampled records per dataset, in a numeric
 encoding where every column spans 0 to 1 (numbers by their percentile, categories one-hot).</p>
+{guarantee}
 <div class="reading{" warn" if warn else ""}">{escape(reading)}</div>
 <h3>Figures</h3><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>
 <div class="grid2">
@@ -224,7 +226,13 @@ their parent; rows with a missing or dangling key are left out of the join.</p>
 <table><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table></section>"""
 
 
-def render(ev: Evaluation, kind: ReportKind, title: str | None, subtitle: str | None) -> str:
+def render(
+    ev: Evaluation,
+    kind: ReportKind,
+    title: str | None,
+    subtitle: str | None,
+    differential_privacy: tuple[float, float] | None = None,
+) -> str:
     show_holdout = ev.has_holdout  # a data report shows the references too when the holdout is known
     title = title or ("Model report" if kind == "model" else "Data report")
     created = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
@@ -284,7 +292,7 @@ per column.</p>{_fig(figs.accuracy_bars(ev.coherence, show_holdout, "Coherence a
 <nav>{nav_html}</nav>
 <main>
 <section id="summary"><h2>Summary</h2><p class="lead">{escape(intro)}</p>{_headline(ev, show_holdout)}</section>
-{_privacy_section(ev, show_holdout)}
+{_privacy_section(ev, show_holdout, differential_privacy)}
 <section id="accuracy"><h2>Accuracy</h2>
 <p class="lead">Accuracy is 100% minus the total variation distance between the binned distributions of the
 synthetic and the training data: numbers and dates in 10 quantile bins, categories as their 10 most frequent

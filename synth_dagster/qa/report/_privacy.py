@@ -54,3 +54,19 @@ def privacy_reading(d: Distances, n: int) -> str:
             "before sharing this data."
         )
     return text
+
+
+def dp_reading(epsilon: float, delta: float) -> str:
+    """One paragraph, plain language, about what a differential-privacy guarantee of (ε, δ) means."""
+    odds = math.exp(epsilon)
+    return (
+        f"This generator was trained with differential privacy and spent ε = {epsilon:.2f} at "
+        f"δ = {delta:g}. In plain words: whether or not any one person's record (in a sequence table, "
+        f"any one subject's records) was in the training data, the generator and everything drawn "
+        f"from it come out with probabilities that differ by a factor of at most e^ε ≈ {odds:.1f}, "
+        f"except with probability δ. So no one looking at the synthetic data, whatever else they "
+        f"know, can tell with much more confidence than a guess whether a given person was in the "
+        f"training data: at ε = {epsilon:.2f}, a membership guess that starts at even odds ends at "
+        f"{odds / (1 + odds):.0%} at most. Smaller ε is stronger; ε spent counts the value ranges and "
+        f"categories chosen from the data as well as the training steps."
+    )
