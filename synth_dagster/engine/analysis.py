@@ -26,6 +26,11 @@ from synth_dagster.engine.errors import EngineInputError
 
 ID_LIKE_UNIQUE_SHARE = 0.9
 ID_LIKE_MIN_ROWS = 20
+# Below this many rows the character model has too few strings to learn names from (a 93-row cars
+# table's `Make` came out as made-up words): without value protection such a column is categorical,
+# its real values drawn as they are. With protection a value held by one record must not come
+# back, so a mostly-unique column stays with the character model.
+SMALL_TABLE_ROWS = 1000
 DETECTION_SAMPLE = 5_000
 MATCH_SHARE = 0.95
 
@@ -277,6 +282,13 @@ def detect(values: pd.Series) -> tuple[str, str, dict[str, Any]]:
     return "TABULAR_CATEGORICAL", "string", {}
 
 
+def _name_like_small(values: pd.Series) -> bool:
+    """A small table's column of names (most values without digits), not of codes such as INV-12."""
+    if len(values) >= SMALL_TABLE_ROWS:
+        return False
+    return not values.dropna().astype(str).str.contains(r"\d").mean() > 0.5
+
+
 def source_kind(values: pd.Series) -> str:
     dtype = values.dtype
     if ptypes.is_bool_dtype(dtype):
@@ -303,6 +315,8 @@ def plan_column(
         )
     if encoding_type in (None, "AUTO"):
         encoding_type, kind, extras = detect(values)
+        if encoding_type == "TABULAR_CHARACTER" and not protect and _name_like_small(values):
+            encoding_type = "TABULAR_CATEGORICAL"
     else:
         kind, extras = source_kind(values), {}
         if encoding_type == "TABULAR_DATETIME" and kind == "datetime":

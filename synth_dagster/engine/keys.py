@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
@@ -39,9 +40,43 @@ def analyze_key(values: pd.Series) -> dict[str, Any]:
         # upper-case codes of one width (airport, currency, country codes): more of the same kind,
         # wider only when that width has too few codes for the rows
         info.update(kind="letters", width=int(sample.str.len().iloc[0]))
+    elif len(sample) and sample.str.fullmatch(r"[A-Za-z0-9]{1,16}").all() and sample.str.len().nunique() == 1:
+        # alphanumeric codes of one width (carrier codes "9E", "AA"): per position, the character
+        # classes the source uses there (digits, upper or lower case letters)
+        info.update(kind="codes", alphabets=_position_alphabets(sample))
     else:
         info.update(kind="hex", width=int(sample.str.len().median()) if len(sample) else 8)
     return info
+
+
+_CLASSES = ("0123456789", "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def _position_alphabets(sample: pd.Series) -> list[str]:
+    """Per position, the union of the character classes that occur there."""
+    alphabets = []
+    for i in range(int(sample.str.len().iloc[0])):
+        chars = set(sample.str[i])
+        alphabets.append("".join(c for c in _CLASSES if chars & set(c)))
+    return alphabets
+
+
+def _alphanumeric_codes(n: int, alphabets: list[str], rng: np.random.Generator) -> list[str]:
+    """n distinct codes, position i drawn from alphabets[i]; wider (with the widest alphabet) only when
+    those positions have too few combinations for the rows."""
+    alphabets = list(alphabets)
+    while math.prod(len(a) for a in alphabets) < n:
+        alphabets.insert(0, max(alphabets, key=len))
+    capacity = math.prod(len(a) for a in alphabets)
+    picks = rng.choice(capacity, n, replace=False) if capacity <= 2**62 else rng.permutation(n)
+    out = []
+    for value in picks:
+        chars = []
+        for alphabet in reversed(alphabets):
+            value, digit = divmod(int(value), len(alphabet))
+            chars.append(alphabet[digit])
+        out.append("".join(reversed(chars)))
+    return out
 
 
 def _letter_codes(n: int, width: int, rng: np.random.Generator) -> list[str]:
@@ -67,6 +102,8 @@ def generate_keys(info: dict[str, Any], n: int, rng: np.random.Generator) -> pd.
         values = [f"{info['prefix']}{i:0{info['width']}d}{info['suffix']}" for i in ids]
     elif info["kind"] == "letters":
         values = _letter_codes(n, info["width"], rng)
+    elif info["kind"] == "codes":
+        values = _alphanumeric_codes(n, info["alphabets"], rng)
     else:
         width = max(info["width"], len(f"{n:x}") + 2)
         raw = rng.permutation(n).astype(np.int64) + rng.integers(0, 16 ** min(width, 12) // max(n, 1) + 1) * n

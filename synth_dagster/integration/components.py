@@ -47,6 +47,7 @@ from synth_dagster.integration.sensors import (
     build_source_sensor,
 )
 from synth_dagster.integration.translator import SynthTranslator
+from synth_dagster.qa.gates import DEFAULT_IMS_TOLERANCE, DEFAULT_MAX_ACCURACY_GAP, DEFAULT_MAX_DCR_SHARE
 
 __all__ = ["SyntheticDataComponent"]
 
@@ -94,10 +95,11 @@ class SourceTableModel(dg.Resolvable, dg.Model):
 class QualityChecksModel(dg.Resolvable, dg.Model):
     """Asset checks on the generator; a null threshold leaves that check out."""
 
-    min_accuracy: float | None = 0.5
-    max_dcr_share: float | None = 0.6
+    max_accuracy_gap: float | None = DEFAULT_MAX_ACCURACY_GAP
+    max_dcr_share: float | None = DEFAULT_MAX_DCR_SHARE
+    min_accuracy: float | None = None
     identical_matches: bool = True
-    ims_tolerance: float = 0.01
+    ims_tolerance: float = DEFAULT_IMS_TOLERANCE
     max_epsilon: float | None = None
     severity: Literal["ERROR", "WARN"] = "ERROR"
     severities: dict[str, Literal["ERROR", "WARN"]] = Field(default_factory=dict)
@@ -276,8 +278,8 @@ attributes:
   model_configuration:
     max_training_time: 10  # minutes
   checks:
-    min_accuracy: 0.5
-    max_dcr_share: 0.6
+    max_accuracy_gap: 0.1  # at most 10 points below the holdout reference
+    max_dcr_share: 0.6  # fails when the 95% interval lies wholly above
   # io_manager_key: io_manager  # or destination: {{connector: dev, location: "synthetic.{{table}}"}}
   # sensor:
   #   watch: {{kind: assets_materialized}}

@@ -17,6 +17,7 @@ import pandas as pd
 
 from synth_dagster.domain import GeneratorConfig, SyntheticDatasetConfig
 from synth_dagster.domain.errors import ConfigError
+from synth_dagster.qa.gates import DEFAULT_IMS_TOLERANCE, DEFAULT_MAX_ACCURACY_GAP, DEFAULT_MAX_DCR_SHARE
 
 __all__ = [
     "ConnectorDestination",
@@ -79,11 +80,14 @@ class SourceTable:
 
 @dataclass(frozen=True)
 class QualityChecks:
-    """Asset checks on a freshly trained generator (figures of its model report).
+    """Asset checks on a freshly trained generator (figures of its model report, synth_dagster.qa.gates).
 
-    - `accuracy`: overall accuracy >= `min_accuracy`.
-    - `dcr_share`: share of synthetic rows closer to a training row than to a holdout row
-      <= `max_dcr_share` (about 0.5 is what a private generator gives).
+    - `accuracy`: overall accuracy at most `max_accuracy_gap` below the holdout reference (a
+      same-sized holdout scored the same way; 0.10 = 10 points), and at least `min_accuracy` when
+      that absolute floor is set. The reference depends on the table, the gap does not.
+    - `dcr_share`: share of synthetic rows closer to a training row than to a holdout row, judged
+      with its 95% interval over the compared records: fails only when the whole interval lies above
+      `max_dcr_share` (about 0.5 is what a private generator gives).
     - `identical_matches`: share of synthetic rows identical to a training row not above the holdout
       reference (training rows identical to a holdout row) plus `ims_tolerance`.
     - `max_epsilon` (off unless set): every table trained with differential privacy, and the ε it
@@ -91,20 +95,26 @@ class QualityChecks:
 
     `None` for a threshold (or `identical_matches=False`) leaves that check out. `severity` applies
     to every check unless `severities` names one; with `blocking=True` an ERROR failure fails the run
-    and stops the synthetic dataset from being generated from this generator.
+    (its message gives the figures and thresholds) and stops the synthetic dataset from being
+    generated from this generator.
     """
 
-    min_accuracy: float | None = 0.5
-    max_dcr_share: float | None = 0.6
+    max_accuracy_gap: float | None = DEFAULT_MAX_ACCURACY_GAP
+    max_dcr_share: float | None = DEFAULT_MAX_DCR_SHARE
+    min_accuracy: float | None = None
     identical_matches: bool = True
-    ims_tolerance: float = 0.01
+    ims_tolerance: float = DEFAULT_IMS_TOLERANCE
     max_epsilon: float | None = None
     severity: Severity = "ERROR"
     severities: Mapping[str, Severity] = field(default_factory=dict)
     blocking: bool = True
 
     def __post_init__(self) -> None:
-        for name, value in (("min_accuracy", self.min_accuracy), ("max_dcr_share", self.max_dcr_share)):
+        for name, value in (
+            ("min_accuracy", self.min_accuracy),
+            ("max_dcr_share", self.max_dcr_share),
+            ("max_accuracy_gap", self.max_accuracy_gap),
+        ):
             if value is not None and not 0.0 <= value <= 1.0:
                 raise ConfigError(f"QualityChecks: {name} must lie in [0, 1], got {value}")
         if self.max_epsilon is not None and self.max_epsilon <= 0:

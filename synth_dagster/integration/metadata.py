@@ -25,6 +25,7 @@ __all__ = [
 ACCURACY = "accuracy"
 ACCURACY_MAX = "accuracy_holdout_reference"
 DCR_SHARE = "dcr_share"
+QUALITY_WARNING = "quality_warning"
 GENERATOR_ID = "generator_id"
 CHECKS_PASSED = "synth_dagster/blocking_checks_passed"
 
@@ -104,6 +105,11 @@ def _metric_entries(prefix: str, metrics: ModelMetrics | None) -> dict[str, Any]
         out[f"{prefix}{ACCURACY_MAX}"] = _r(acc.overall_max)
     if dist and dist.dcr_share is not None:
         out[f"{prefix}{DCR_SHARE}"] = _r(dist.dcr_share)
+    if dist and dist.dcr_share_low is not None and dist.dcr_share_high is not None:
+        interval = f"[{dist.dcr_share_low:.4f}, {dist.dcr_share_high:.4f}]"
+        out[f"{prefix}dcr_share_interval_95"] = dg.MetadataValue.text(interval)
+    if metrics.warnings:
+        out[f"{prefix}{QUALITY_WARNING}"] = dg.MetadataValue.text("; ".join(metrics.warnings))
     if dist and dist.ims_training is not None:
         out[f"{prefix}ims_training"] = _r(dist.ims_training)
     if dist and dist.ims_trn_hol is not None:

@@ -17,7 +17,7 @@ from pydantic import Field
 
 from synth_dagster.domain import ModelMetrics
 from synth_dagster.integration import metadata as md
-from synth_dagster.integration.checks import evaluate_checks
+from synth_dagster.integration.checks import evaluate_checks, failure_message
 from synth_dagster.integration.declaration import SyntheticData
 from synth_dagster.integration.jobs import DEFAULT_INTERVAL_SECONDS, train_generator
 from synth_dagster.integration.runconfig import GenerateRunConfig, TrainRunConfig
@@ -128,10 +128,12 @@ class SynthResource(dg.ConfigurableResource):
         metrics = _metrics_by_table(generator)
         epsilons = {t.name: t.summary.get("epsilon") for t in generator.tables}
         check_results = evaluate_checks(declaration.checks, generator_key, metrics, epsilons)
-        blocking_ok = not any(
-            not r.passed and r.severity == dg.AssetCheckSeverity.ERROR and _is_blocking(context, r)
+        blocking_failed = [
+            r
             for r in check_results
-        )
+            if not r.passed and r.severity == dg.AssetCheckSeverity.ERROR and _is_blocking(context, r)
+        ]
+        blocking_ok = not blocking_failed
         yield dg.MaterializeResult(
             asset_key=generator_key,
             metadata=md.generator_metadata(client, generator, blocking_ok),
@@ -146,6 +148,12 @@ class SynthResource(dg.ConfigurableResource):
                 },
             )
         yield from check_results
+        if blocking_failed:  # Dagster's own message names the checks only; this one gives the figures
+            message = failure_message(declaration.name, blocking_failed)
+            context.log.error(message)
+            raise dg.Failure(
+                description=message, metadata={md.GENERATOR_ID: dg.MetadataValue.text(generator.id)}
+            )
 
     # ------------------------------------------------------------ generation
 

@@ -7,6 +7,7 @@ records are at distance 0 and equal distances compare equal (ties in `dcr_share`
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -62,6 +63,16 @@ def closer_share(d_training: np.ndarray, d_holdout: np.ndarray) -> float:
     return float(np.mean(d_training < d_holdout) + 0.5 * np.mean(d_training == d_holdout))
 
 
+def share_interval(share: float, n: int, z: float = 1.96) -> tuple[float, float]:
+    """Wilson score interval of a share measured on n records (95% for z = 1.96)."""
+    if n <= 0:
+        return 0.0, 1.0
+    denom = 1 + z * z / n
+    centre = (share + z * z / (2 * n)) / denom
+    half = z * math.sqrt(share * (1 - share) / n + z * z / (4 * n * n)) / denom
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
 @dataclass(frozen=True)
 class DistanceResult:
     """Per-record nearest-neighbour distances, kept for the report's histograms."""
@@ -97,12 +108,16 @@ def compute_distances(
         s_h1, s_h2 = nearest_two(x_syn, x_hol)
         t_h1, t_h2 = nearest_two(x_trn, x_hol)
         nndr_sh, nndr_th = nndr(s_h1, s_h2), nndr(t_h1, t_h2)
+        share = closer_share(s_t1, s_h1)
+        low, high = share_interval(share, len(x_syn))
         fields |= {
             "ims_holdout": identical_share(h_syn, h_hol),
             "ims_trn_hol": identical_share(h_trn, h_hol),
             "dcr_holdout": float(s_h1.mean()),
             "dcr_trn_hol": float(t_h1.mean()),
-            "dcr_share": closer_share(s_t1, s_h1),
+            "dcr_share": share,
+            "dcr_share_low": low,
+            "dcr_share_high": high,
             "nndr_holdout": float(np.quantile(nndr_sh, NNDR_QUANTILE)),
             "nndr_trn_hol": float(np.quantile(nndr_th, NNDR_QUANTILE)),
         }

@@ -194,7 +194,12 @@ def assess(
     run_sizes |= {f"{n}_accuracy_sample": view.n_records(n) for n in view.frames}
     run_sizes["distance_sample"] = distances.n_records
     return Evaluation(
-        metrics=ModelMetrics(accuracy=accuracy, distances=distances.metrics, similarity=similarity),
+        metrics=ModelMetrics(
+            accuracy=accuracy,
+            distances=distances.metrics,
+            similarity=similarity,
+            holdout_records=prep.original_sizes.get("holdout"),
+        ),
         target_columns=prep.target_columns,
         context_columns=prep.context_columns,
         binning=binning,

@@ -23,7 +23,7 @@ def test_reference_defaults() -> None:
     assert cfg.max_sequence_window == 100
     assert cfg.enable_flexible_generation is True
     assert cfg.value_protection is True
-    assert cfg.rare_category_replacement_method is RareCategoryReplacementMethod.CONSTANT
+    assert cfg.rare_category_replacement_method is None  # CONSTANT, or SAMPLE where rare values dominate
     assert cfg.differential_privacy is None
     assert cfg.compute is None
     assert cfg.enable_model_report is True

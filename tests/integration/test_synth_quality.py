@@ -54,9 +54,14 @@ def test_failing_blocking_check_fails_the_run_and_blocks_generation(tmp_path, fl
         checks = {c.check_name: c for c in result.get_asset_check_evaluations()}
         assert checks["accuracy"].passed is False
         assert checks["accuracy"].severity == dg.AssetCheckSeverity.ERROR
-        assert checks["accuracy"].metadata["threshold"].value == 1.0
+        assert "below the minimum 1.000" in checks["accuracy"].metadata["summary"].value
+        assert "holdout_reference" in checks["accuracy"].metadata
+        assert "interval_95" in checks["dcr_share"].metadata
         assert checks["dcr_share"].passed and checks["identical_matches"].passed
-        assert "blocking asset check failed" in failure_text(result)
+        # the run's error message gives the figures and thresholds, not only the check's name
+        text = failure_text(result)
+        assert "failed 1 blocking quality check(s)" in text
+        assert "accuracy: accuracy 0." in text and "below the minimum 1.000" in text
         materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
         assert "orders_generator" in materialized and "orders_synthetic" not in materialized
         assert metadata_of(result, "orders_generator")["synth_dagster/blocking_checks_passed"] is False

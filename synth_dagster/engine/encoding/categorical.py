@@ -16,6 +16,18 @@ from synth_dagster.engine.encoding.private import DP_BUDGET, dp_frequent_counts
 NULL_CODE = 0
 RARE_CODE = 1
 FIRST_CODE = 2
+# AUTO replaces rare values by sampled frequent ones (SAMPLE) where the `_RARE_` token would fill more
+# than this share of a string column: in a small table most names are held by fewer than 5 rows
+# (a 93-row cars table's manufacturers), and a column that is mostly `_RARE_` is no use to anyone.
+AUTO_SAMPLE_RARE_SHARE = 0.25
+
+
+def rare_method(requested: str | None, counts: pd.Series, values: pd.Series) -> str:
+    if requested not in (None, "AUTO"):
+        return str(requested)
+    present = int(values.notna().sum())
+    rare_share = 1.0 - float(counts.sum()) / present if present else 0.0
+    return "SAMPLE" if rare_share > AUTO_SAMPLE_RARE_SHARE and len(counts) else "CONSTANT"
 
 
 class CategoricalEncoder:
@@ -29,7 +41,7 @@ class CategoricalEncoder:
         return {
             "categories": [to_python(v) for v in counts.index],
             "counts": [int(c) for c in counts.to_numpy()],
-            "rare_method": options.get("rare_category_replacement_method", "CONSTANT"),
+            "rare_method": rare_method(options.get("rare_category_replacement_method"), counts, values),
             # A constant token only makes sense where the column holds strings.
             "string_valued": bool(options.get("string_valued", True)),
         }

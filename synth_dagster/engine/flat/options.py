@@ -27,7 +27,7 @@ class FlatOptions:
     max_training_time: float | None = None
     enable_flexible_generation: bool = True
     value_protection: bool = True
-    rare_category_replacement_method: str = "CONSTANT"
+    rare_category_replacement_method: str = "AUTO"  # or CONSTANT, SAMPLE; see categorical.py
     random_state: int | None = None
     encoding_types: dict[str, str] = field(default_factory=dict)
     constraints: list[dict[str, Any]] = field(default_factory=list)

@@ -46,7 +46,7 @@ def base_options(
         value_protection=protects_values(table),
         rare_category_replacement_method=str(
             getattr(mc.rare_category_replacement_method, "value", mc.rare_category_replacement_method)
-            or "CONSTANT"
+            or "AUTO"
         ),
         random_state=random_state,
         encoding_types={c: e for c, e in encodings.items() if e != "AUTO"},

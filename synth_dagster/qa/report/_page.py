@@ -37,6 +37,7 @@ section { background:#fff; border:1px solid var(--line); border-radius:10px; pad
 h2 { font-size:18px; margin:0 0 6px; }
 h3 { font-size:14px; margin:18px 0 6px; }
 p.lead { color:var(--muted); margin:0 0 12px; font-size:13px; max-width:900px; }
+p.warning { background:#fff4e5; border-left:4px solid #f0a020; padding:8px 12px; font-size:13px; max-width:900px; }
 .cards { display:grid; grid-template-columns:repeat(auto-fill,minmax(180px,1fr)); gap:12px; }
 .card { border:1px solid var(--line); border-radius:8px; padding:12px 14px; background:#fcfcfd; }
 .card .label { font-size:12px; color:var(--muted); text-transform:uppercase; letter-spacing:.04em; }
@@ -121,8 +122,11 @@ def _headline(ev: Evaluation, show_holdout: bool) -> str:
         dist_cards.append(_card("Identical matches", _pct(d.ims_training), ref(d.ims_holdout)))
         dist_cards.append(_card("Distance to closest record", _num(d.dcr_training), ref(d.dcr_holdout, _num)))
         if d.dcr_share is not None:
+            interval = ""
+            if d.dcr_share_low is not None and d.dcr_share_high is not None:
+                interval = f"95% interval {_pct(d.dcr_share_low)}–{_pct(d.dcr_share_high)}; "
             dist_cards.append(
-                _card("DCR share", _pct(d.dcr_share), "closer to training than holdout; ideal 50%")
+                _card("DCR share", _pct(d.dcr_share), f"{interval}closer to training than holdout; ideal 50%")
             )
     blocks = [
         ("Accuracy — how closely low-dimensional distributions match", acc_cards),
@@ -280,6 +284,7 @@ per column.</p>{_fig(figs.accuracy_bars(ev.coherence, show_holdout, "Coherence a
     if ev.metrics.relations:
         nav.append(("relations", "Relations"))
     nav_html = "".join(f'<a href="#{k}">{v}</a>' for k, v in nav)
+    warnings = "".join(f'<p class="warning">{escape(w)}</p>' for w in ev.metrics.warnings)
     plotly_js = plotly.offline.get_plotlyjs()
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
@@ -291,7 +296,7 @@ per column.</p>{_fig(figs.accuracy_bars(ev.coherence, show_holdout, "Coherence a
 <header><h1>{escape(title)}</h1><p>{escape(meta)}</p></header>
 <nav>{nav_html}</nav>
 <main>
-<section id="summary"><h2>Summary</h2><p class="lead">{escape(intro)}</p>{_headline(ev, show_holdout)}</section>
+<section id="summary"><h2>Summary</h2><p class="lead">{escape(intro)}</p>{warnings}{_headline(ev, show_holdout)}</section>
 {_privacy_section(ev, show_holdout, differential_privacy)}
 <section id="accuracy"><h2>Accuracy</h2>
 <p class="lead">Accuracy is 100% minus the total variation distance between the binned distributions of the
