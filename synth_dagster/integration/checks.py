@@ -142,6 +142,14 @@ def _metadata(verdict: Verdict, prefix: str) -> dict[str, Any]:
     return out
 
 
+def _thresholds(name: str, checks: QualityChecks) -> dict[str, Any]:
+    """The accuracy check's thresholds (its per-table reference is the holdout's figure)."""
+    if name != ACCURACY_CHECK:
+        return {}
+    limits = {"max_accuracy_gap": checks.max_accuracy_gap, "min_accuracy": checks.min_accuracy}
+    return {k: dg.MetadataValue.float(v) for k, v in limits.items() if v is not None}
+
+
 def evaluate_checks(
     checks: QualityChecks | None,
     generator_key: dg.AssetKey,
@@ -158,6 +166,7 @@ def evaluate_checks(
         metadata: dict[str, Any] = {}
         for table, verdict in by_table.items():
             metadata |= _metadata(verdict, f"{table}/" if several else "")
+        metadata |= _thresholds(name, checks)
         outcomes = [v.passed for v in by_table.values() if v.passed is not None]
         missing = [t for t, v in by_table.items() if v.passed is None]
         severity = checks.severity_of(name)

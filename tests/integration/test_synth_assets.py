@@ -91,7 +91,8 @@ def test_checks_and_reports(flow) -> None:
     checks = {c.check_name: c for c in result.get_asset_check_evaluations()}
     assert set(checks) == {"accuracy", "dcr_share", "identical_matches"}
     assert all(c.passed for c in checks.values())
-    assert checks["accuracy"].metadata["threshold"].value == 0.3
+    assert checks["accuracy"].metadata["min_accuracy"].value == 0.3
+    assert checks["accuracy"].metadata["max_accuracy_gap"].value == QualityChecks().max_accuracy_gap
     for key in ("flights_model_report", "flights_data_report"):
         path = Path(str(metadata_of(result, key)["path"]))
         assert path.is_file() and path.suffix == ".html" and path.stat().st_size > 10_000

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import copy
+import os
 from typing import Any
 
-import pandas as pd
 import pytest
 
 from synth_dagster.textgen.tiny import build_tiny_model
+
+# before any test module imports litellm: its price list from its own copy, not the internet
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 # the reference's multi-table example: customers and warehouses -> orders -> items; an order's
 # warehouse is a non-context reference (no rows per warehouse, the model picks one)
@@ -76,20 +79,3 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> str:
 @pytest.fixture
 def reference_tables() -> dict[str, Any]:
     return copy.deepcopy(REFERENCE_TABLES)
-
-
-def assert_integrity(data: dict[str, pd.DataFrame], tables: dict[str, Any]) -> None:
-    """Every foreign key value is a primary key of its parent (self-references may be null); primary keys unique."""
-    for name, spec in tables.items():
-        frame = data[name]
-        pk = spec.get("primary_key")
-        if pk:
-            assert frame[pk].notna().all() and frame[pk].is_unique, f"{name}.{pk} not unique"
-        for fk in spec.get("foreign_keys", []):
-            parent = data[fk["referenced_table"]]
-            keys = set(parent[tables[fk["referenced_table"]]["primary_key"]].astype(str))
-            values = frame[fk["column"]]
-            if fk["referenced_table"] == name:
-                values = values.dropna()
-            missing = set(values.astype(str)) - keys
-            assert not missing and values.notna().all(), f"{name}.{fk['column']} dangles: {missing}"

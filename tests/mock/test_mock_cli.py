@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 import yaml
-from conftest import assert_integrity
+from mock_helpers import assert_integrity
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 import pandas as pd
-from conftest import assert_integrity
+from mock_helpers import assert_integrity
 
 from synth_dagster.integration import MockData, ParquetIOManager, build_mock_data_assets
 

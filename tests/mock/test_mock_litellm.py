@@ -8,7 +8,7 @@ import threading
 
 import litellm
 import pytest
-from conftest import assert_integrity
+from mock_helpers import assert_integrity
 
 from synth_dagster import mock
 from synth_dagster.mock.llm import LiteLLMBackend

@@ -7,7 +7,7 @@ validator guarantee (dtypes, categories, keys, referential integrity, enrichment
 from __future__ import annotations
 
 import pandas as pd
-from conftest import assert_integrity
+from mock_helpers import assert_integrity
 
 from synth_dagster import mock
 

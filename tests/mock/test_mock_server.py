@@ -8,7 +8,7 @@ model with grammar-constrained decoding instead; LiteLLM talks to it over real H
 from __future__ import annotations
 
 import pytest
-from conftest import assert_integrity
+from mock_helpers import assert_integrity
 from openai_server import OpenAIServer
 
 from synth_dagster import mock
