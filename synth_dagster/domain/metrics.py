@@ -57,12 +57,13 @@ class Distances(_Metrics):
     dcr_holdout: float | None = Field(default=None, ge=0.0)
     dcr_trn_hol: float | None = Field(default=None, ge=0.0)
     dcr_share: float | None = _Share
-    # 95% Wilson interval of dcr_share over the compared records (as many as the holdout, capped)
-    dcr_share_low: float | None = _Share
-    dcr_share_high: float | None = _Share
     nndr_training: float | None = Field(default=None, ge=0.0, le=1.0)
     nndr_holdout: float | None = Field(default=None, ge=0.0, le=1.0)
     nndr_trn_hol: float | None = Field(default=None, ge=0.0, le=1.0)
+    # beyond the reference's fields: the 95% Wilson interval of dcr_share over the compared records
+    # (as many as the holdout, capped)
+    dcr_share_low: float | None = _Share
+    dcr_share_high: float | None = _Share
 
 
 class RelationAccuracy(_Metrics):

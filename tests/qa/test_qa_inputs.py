@@ -116,9 +116,16 @@ def test_domain_models_mirror_the_reference() -> None:
     assert list(Distances.model_fields) == [
         "ims_training", "ims_holdout", "ims_trn_hol", "dcr_training", "dcr_holdout", "dcr_trn_hol",
         "dcr_share", "nndr_training", "nndr_holdout", "nndr_trn_hol",
+        "dcr_share_low", "dcr_share_high",  # ours, after the reference's: dcr_share's interval
     ]  # fmt: skip
-    # the reference's three, plus `relations` (ours: foreign keys of multi-table generators)
-    assert set(ModelMetrics.model_fields) == {"accuracy", "distances", "similarity", "relations"}
+    # the reference's three; ours: `relations` (foreign keys) and the holdout size the figures rest on
+    assert set(ModelMetrics.model_fields) == {
+        "accuracy",
+        "distances",
+        "similarity",
+        "relations",
+        "holdout_records",
+    }
     m = ModelMetrics(accuracy={"overall": 0.9}, distances={"dcr_share": 0.5})
     assert ModelMetrics.model_validate_json(m.model_dump_json()) == m
     with pytest.raises(ValidationError):

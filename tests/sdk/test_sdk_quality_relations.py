@@ -67,6 +67,7 @@ def _world(n_players: int, n_teams: int, seed: int) -> dict[str, pd.DataFrame]:
 class FakeTrained:
     def __init__(self, config: GeneratorConfig, frames: dict[str, pd.DataFrame]):
         self.config = config
+        self.summaries: dict = {}  # training summaries by table (none trained with DP here)
         self.probes: list[SyntheticDatasetConfig] = []
         rng = np.random.default_rng(0)
         held_players = frames["players"]["id"].sample(frac=0.25, random_state=1)
@@ -216,6 +217,7 @@ def test_flat_generator_metrics_are_unchanged(tmp_path: Path) -> None:
     class Flat:
         def __init__(self) -> None:
             self.config = config
+            self.summaries: dict = {}
 
         def holdout_index(self, name: str) -> np.ndarray:
             return teams.index[300:].to_numpy()
