@@ -17,8 +17,9 @@ import pytest
 from synth_dagster.domain import ConfigError, DifferentialPrivacyConfig, GeneratorConfig, ModelConfiguration
 from synth_dagster.engine.multitable import options as engine_options
 from synth_dagster.engine.multitable import sequence_family
-from synth_dagster.sdk import capabilities, worker
+from synth_dagster.sdk import capabilities
 from synth_dagster.sdk.capabilities import refuse_unsupported_generator
+from synth_dagster.sdk.jobs import worker
 
 # a value other than the default for every field
 MODEL_CHANGES: dict[str, Any] = {
