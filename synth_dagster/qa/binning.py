@@ -59,7 +59,8 @@ class ColumnBins:
         if self.kind == "categorical":
             assert self.categories is not None
             values = category_values(series)
-            out = pd.Categorical(values, categories=list(self.categories)).codes.astype(np.int64)
+            index = pd.Index(list(self.categories), dtype=object)
+            out = index.get_indexer(pd.Series(values, dtype=object)).astype(np.int64)
             out[out < 0] = len(self.categories)  # not a top value: "other"
             out[pd.isna(values)] = self.na_code
             return out

@@ -51,7 +51,8 @@ class CategoricalEncoder:
 
     def encode(self, values: pd.Series, stats: dict[str, Any]) -> np.ndarray:
         cats = stats["categories"]
-        codes = pd.Categorical(values.astype(object), categories=cats).codes.astype(np.int64) + FIRST_CODE
+        # get_indexer gives -1 for a value outside the categories (pandas deprecates Categorical for it)
+        codes = pd.Index(cats, dtype=object).get_indexer(values.astype(object)).astype(np.int64) + FIRST_CODE
         codes[codes == FIRST_CODE - 1] = RARE_CODE
         codes[values.isna().to_numpy()] = NULL_CODE
         return codes[:, None]
