@@ -46,6 +46,8 @@ def _notebook_display() -> Any:
     if shell is None or "IPKernelApp" not in getattr(shell, "config", {}):
         return None
     return lambda html: display(HTML(html))
+
+
 STATUS_MAX_AGE_SECONDS = 0.5  # a status read longer ago is re-read on access (unless DONE)
 
 
