@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import re
 import warnings
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -51,3 +52,13 @@ def test_seeds_inside_the_training_range_do_not_warn(
 def test_a_category_never_seen_in_training_warns(client: SynthClient, census_generator: Generator) -> None:
     with pytest.warns(SeedOutsideTrainingWarning, match=r"seed column 'occupation': category 'astronaut'"):
         client.probe(census_generator, seed=pd.DataFrame({"occupation": ["astronaut"]}))
+
+
+def test_a_background_generation_logs_the_warning(
+    client: SynthClient, census_generator: Generator, tmp_path: Path
+) -> None:
+    """client.generate runs in a worker process: the warning is in the job's log (not raised here)."""
+    sd = client.generate(census_generator, seed=pd.DataFrame({"wage": [1000.0]}), progress_bar=False)
+    assert sd.data()["wage"].tolist() == [1000.0]
+    log = sd.generation.logs(tmp_path / "generation.log").read_text()
+    assert "seed column 'wage': value 1000 is outside the training range" in log
