@@ -65,6 +65,17 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--max-sample-size", type=int, help="train on at most this many rows")
     train.add_argument("--random-state", type=int, help="seed for reproducible results")
     train.add_argument("--no-report", action="store_true", help="skip the HTML model report")
+    train.add_argument(
+        "--max-accuracy-gap",
+        type=float,
+        help="quality check: accuracy at most this far below the holdout reference, as a fraction "
+        "(default 0.10, as the Dagster checks)",
+    )
+    train.add_argument(
+        "--max-dcr-share",
+        type=float,
+        help="privacy check: fails when the DCR share's 95%% interval lies above this (default 0.6)",
+    )
 
     generate = commands.add_parser(
         "generate",
@@ -152,6 +163,12 @@ def _find_generator(client: Any, key: str) -> Any:
 def _train(client: Any, args: argparse.Namespace) -> None:
     from synth_dagster.sdk.frames import read_table_file
 
+    for option, value, example in (
+        ("--max-accuracy-gap", args.max_accuracy_gap, "0.10 allows 10 points"),
+        ("--max-dcr-share", args.max_dcr_share, "0.6 is the default"),
+    ):
+        if value is not None and not 0 <= value <= 1:
+            raise ConfigError(f"{option} must be a fraction between 0 and 1 ({example}), got {value:g}")
     frame = read_table_file(args.data)
     model_config: dict[str, Any] = {}
     if args.model:
@@ -180,13 +197,16 @@ def _train(client: Any, args: argparse.Namespace) -> None:
                 f"  table {view.name}: differential privacy, ε {view.summary['epsilon']:.3f} spent "
                 f"(δ {view.summary['delta']:g})"
             )
-    _print_gates(g)
+    _print_gates(g, args.max_accuracy_gap, args.max_dcr_share)
 
 
-def _print_gates(g: Any) -> None:
-    """The default quality gates (as the Dagster checks judge them), with figures and thresholds."""
+def _print_gates(g: Any, max_gap: float | None, max_share: float | None) -> None:
+    """The quality gates (as the Dagster checks judge them; their defaults unless given), each with
+    its figures and thresholds, so that a FAILED check says by how much."""
     from synth_dagster.qa import gates
 
+    max_gap = gates.DEFAULT_MAX_ACCURACY_GAP if max_gap is None else max_gap
+    max_share = gates.DEFAULT_MAX_DCR_SHARE if max_share is None else max_share
     several = len(g.tables) > 1
     for view in g.tables:
         m = view.tabular_model_metrics
@@ -194,8 +214,8 @@ def _print_gates(g: Any) -> None:
             continue
         prefix = f"{view.name}: " if several else ""
         for verdict in (
-            gates.judge_accuracy(m, gates.DEFAULT_MAX_ACCURACY_GAP),
-            gates.judge_dcr_share(m, gates.DEFAULT_MAX_DCR_SHARE),
+            gates.judge_accuracy(m, max_gap),
+            gates.judge_dcr_share(m, max_share),
         ):
             outcome = {True: "passed", False: "FAILED", None: "not judged"}[verdict.passed]
             print(f"  check {prefix}{verdict.name}: {outcome} ({verdict.text})")

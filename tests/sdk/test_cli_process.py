@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 NAME = "diamonds-cli"
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 BAR = re.compile(r"[━╸╺]+")
+STRICT_DCR_SHARE = 0.05
 TERMINAL_80 = {"COLUMNS": "80", "LINES": "40", "TTY_COMPATIBLE": "1", "TTY_INTERACTIVE": "1"}
 
 
@@ -69,6 +70,8 @@ def trained(tmp_path_factory: pytest.TempPathFactory, diamonds_df: pd.DataFrame)
         "small",
         "--max-epochs",
         "2",
+        "--max-dcr-share",  # a maximum no real table meets: a FAILED check
+        str(STRICT_DCR_SHARE),
     ]
     done = cli(*args, env=TERMINAL_80)
     assert done.returncode == 0, done.stderr[-3000:]
@@ -87,15 +90,26 @@ def test_checks_print_their_figures_and_thresholds(trained: Trained) -> None:
     checks = [x.strip() for x in trained.stdout.splitlines() if x.strip().startswith("check ")]
     assert len(checks) == 2, trained.stdout[-2000:]
     accuracy, dcr = checks
+    # the default maximum gap, with the measured accuracy, its holdout reference and the gap
     assert re.fullmatch(
         r"check accuracy: (passed|FAILED) \(accuracy 0\.\d{3}, holdout reference 0\.\d{3}: gap -?\d+\.\d points "
         r"\((within|beyond) the allowed 10\.0 points\)\)",
         accuracy,
     ), accuracy
+    # the failed one: its share, its interval and the maximum it exceeds
     assert re.fullmatch(
-        r"check dcr_share: (passed|FAILED) \(DCR share 0\.\d{3}, 95% interval \[0\.\d{3}, 0\.\d{3}\] .*0\.600\)",
+        r"check dcr_share: FAILED \(DCR share 0\.\d{3}, 95% interval \[0\.\d{3}, 0\.\d{3}\] lies above "
+        r"the maximum 0\.050\)",
         dcr,
     ), dcr
+
+
+def test_check_thresholds_out_of_range_are_refused(tmp_path: Path) -> None:
+    done = cli("--local-dir", str(tmp_path), "train", "missing.csv", "--max-accuracy-gap", "10")
+    assert done.returncode == 1
+    assert done.stderr.strip() == (
+        "synth-dagster train: --max-accuracy-gap must be a fraction between 0 and 1 (0.10 allows 10 points), got 10"
+    )
 
 
 def test_progress_bars_fit_an_80_column_terminal(trained: Trained) -> None:
