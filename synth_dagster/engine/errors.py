@@ -9,3 +9,9 @@ class EngineInputError(SynthDagsterError, ValueError):
 
 class TrainingCanceled(SynthDagsterError, RuntimeError):
     """Training was stopped on request."""
+
+
+class SeedOutsideTrainingWarning(UserWarning):
+    """A seed value the generator never learned: a number or date outside the (value-protected)
+    training range, or a category it cannot produce. The row keeps the value; its other columns are
+    drawn as for the nearest value it knows."""

@@ -9,6 +9,44 @@ from typing import Any
 from synth_dagster.domain import JobProgress, ProgressStatus
 from synth_dagster.engine.progress import EngineProgress, ProgressCallback, no_progress
 
+# The bar and the elapsed time keep their width on a narrow terminal; the description and the note
+# share what is left and are cut with an ellipsis (rich would otherwise shrink the bar to a few
+# characters and cut the time). Below PERCENT_TERMINAL the percentage is left out: the bar shows it.
+BAR_WIDTH = 20
+WIDE_BAR_WIDTH = 40
+PERCENT_TERMINAL = 100
+WIDE_BAR_TERMINAL = 140
+ELAPSED_WIDTH = 7  # 0:00:00
+PERCENT_WIDTH = 4  # 100%
+NOTE_WIDTH = 22  # loss 29.904 val 30.262
+
+
+def progress_bars(note_field: str, percent: bool, console: Any = None) -> Any:
+    """A rich Progress: description, bar, (percentage,) the note in `task.fields[note_field]`, elapsed
+    time; laid out for the console's width (default: rich's console, whose width follows $COLUMNS)."""
+    from rich import get_console
+    from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+    from rich.table import Column
+
+    console = console or get_console()
+    bar = WIDE_BAR_WIDTH if console.width >= WIDE_BAR_TERMINAL else BAR_WIDTH
+    percent = percent and console.width >= PERCENT_TERMINAL
+    columns = 5 if percent else 4
+    fixed = bar + ELAPSED_WIDTH + (PERCENT_WIDTH if percent else 0) + (columns - 1)  # one space apart
+    free = max(console.width - fixed - 1, 12)  # the last cell of a line stays free: no wrapping
+    note = min(free // 2, NOTE_WIDTH)
+
+    def text(template: str, max_width: int) -> Any:
+        return TextColumn(
+            template, table_column=Column(no_wrap=True, overflow="ellipsis", max_width=max_width)
+        )
+
+    parts = [text("[bold]{task.description}", free - note), BarColumn(bar_width=bar)]
+    if percent:
+        parts.append(TaskProgressColumn())
+    parts += [text(f"{{task.fields[{note_field}]}}", note), TimeElapsedColumn()]
+    return Progress(*parts, console=console)
+
 
 @contextlib.contextmanager
 def progress_display(enabled: bool, description: str) -> Iterator[ProgressCallback]:
@@ -16,14 +54,7 @@ def progress_display(enabled: bool, description: str) -> Iterator[ProgressCallba
     if not enabled:
         yield no_progress
         return
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-    with Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        TextColumn("{task.fields[status]}"),
-        TimeElapsedColumn(),
-    ) as bar:
+    with progress_bars("status", percent=False) as bar:
         task = bar.add_task(description, total=1.0, status="")
 
         def update(event: EngineProgress) -> None:
@@ -45,15 +76,7 @@ class JobDisplay:
 
     def __enter__(self) -> JobDisplay:
         if self.enabled:
-            from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
-
-            self._bar = Progress(
-                TextColumn("[bold]{task.description}"),
-                BarColumn(),
-                TaskProgressColumn(),
-                TextColumn("{task.fields[note]}"),
-                TimeElapsedColumn(),
-            )
+            self._bar = progress_bars("note", percent=True)
             self._bar.__enter__()
             self._tasks["job"] = self._bar.add_task(self.title, total=1, note="")
         return self

@@ -231,7 +231,15 @@ def model_quality(
         summary = trained.summaries.get(name)
         privacy = (summary.epsilon, summary.delta) if summary and summary.epsilon is not None else None
         results[name] = _result(
-            evaluation, relations, name, "model", out_dir, check, name in report_tables, privacy
+            evaluation,
+            relations,
+            name,
+            "model",
+            out_dir,
+            check,
+            name in report_tables,
+            privacy,
+            titles=_titles("model", trained.config, name),
         )
     return results
 
@@ -245,6 +253,8 @@ def _result(
     check: Callable[[], None],
     with_report: bool,
     privacy: tuple[float, float] | None = None,
+    *,
+    titles: tuple[str, str | None],
 ) -> dict:
     """The stored figures of one table, and its report (written when wanted and there is an evaluation)."""
     from synth_dagster import qa
@@ -259,12 +269,24 @@ def _result(
         check()
         out_dir.mkdir(parents=True, exist_ok=True)
         report = f"{table_file(name)}-{kind}-report.html"
-        title = f"{kind.capitalize()} report: {name}"
+        title, subtitle = titles
         if kind == "model":
-            qa.model_report(evaluation, out_dir / report, title=title, differential_privacy=privacy)
+            qa.model_report(
+                evaluation, out_dir / report, title=title, subtitle=subtitle, differential_privacy=privacy
+            )
         else:
-            qa.data_report(evaluation, out_dir / report, title=title)
+            qa.data_report(evaluation, out_dir / report, title=title, subtitle=subtitle)
     return {"metrics": _dump(evaluation.metrics), "report": report}
+
+
+def _titles(kind: str, config: GeneratorConfig | None, table: str) -> tuple[str, str | None]:
+    """A report's title names the generator (what the user named and looks for), its subtitle the
+    table when the generator has several; without the generator's config only the table is known."""
+    heading = f"{kind.capitalize()} report"
+    if config is None or not config.name:
+        return f"{heading}: {table}", None
+    several = len(config.tables or []) > 1
+    return f"{heading}: {config.name}", f"table {table}" if several else None
 
 
 def _parents_first(names: list[str], tables: dict[str, SourceTableConfig]) -> list[str]:
@@ -360,7 +382,8 @@ def data_quality(
             log.info("no reference rows for table %s (imported generator?); skipping its data report", name)
             continue
         evaluation, relations = _assess_table(name, rows, configs, 0)
-        result = _result(evaluation, relations, name, "data", out_dir, check, True)
+        titles = _titles("data", config, name)
+        result = _result(evaluation, relations, name, "data", out_dir, check, True, titles=titles)
         if result["metrics"] is not None:
             results[name] = result
     return results

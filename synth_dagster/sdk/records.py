@@ -32,6 +32,22 @@ from synth_dagster.sdk.store import Store
 from synth_dagster.sdk.transfer import export_generator
 
 log = logging.getLogger(__name__)
+
+
+def _notebook_display() -> Any:
+    """A function showing HTML inline, in a notebook kernel only: IPython installed but run as a
+    terminal shell or imported by a script would print `<IPython.core.display.HTML object>`."""
+    try:
+        from IPython import get_ipython
+        from IPython.display import HTML, display
+    except ImportError:
+        return None
+    shell = get_ipython()
+    if shell is None or "IPKernelApp" not in getattr(shell, "config", {}):
+        return None
+    return lambda html: display(HTML(html))
+
+
 STATUS_MAX_AGE_SECONDS = 0.5  # a status read longer ago is re-read on access (unless DONE)
 
 
@@ -210,15 +226,13 @@ class _Record:
             return None
         store = self.store
         if display:
-            try:
-                from IPython.display import HTML
-                from IPython.display import display as show
-            except ImportError:  # a plain script or terminal: say where the reports are
+            show = _notebook_display()
+            if show is None:  # a plain script or terminal: say where the reports are
                 where = store.path if store.is_local else lambda p: f"{store.url.rstrip('/')}/{p}"
                 print("\n".join(f"report: {where(p)}" for p in paths))
                 return None
             for p in paths:
-                show(HTML(store.read_bytes(p).decode()))
+                show(store.read_bytes(p).decode())
             return None
         target = save_path(file_path, f"{self.kind.noun.replace(' ', '-')}-{self.id[:8]}-reports.zip")
         buffer = io.BytesIO()

@@ -57,7 +57,7 @@ def test_train_generate_list_report(
     capsys.readouterr()
 
     assert main([*base, "list", "synthetic-datasets", "--status", "DONE"]) == 0
-    assert len(capsys.readouterr().out.strip().splitlines()) == 2
+    assert len(capsys.readouterr().out.strip().splitlines()) == 1 + 2  # the header, two datasets
 
     assert main([*base, "report", "X", "--out", str(tmp_path)]) == 0
     report = Path(capsys.readouterr().out.strip().split(" saved to ")[1])

@@ -39,6 +39,7 @@ from synth_dagster.engine.flat.options import (
     GenerationRequest,
     training_settings,
 )
+from synth_dagster.engine.flat.seed_checks import warn_unlearned_seed_values
 from synth_dagster.engine.flat.seeding import rebalanced_seed
 from synth_dagster.engine.model import ModelShape, TabularARGN
 from synth_dagster.engine.privacy.flat import train_flat
@@ -273,6 +274,7 @@ class FlatGenerator:
                     f"seed columns {unknown} are not columns of this generator; its columns are {self.source_columns}"
                 )
             seed = seed.reset_index(drop=True)
+            warn_unlearned_seed_values(seed, self.plans, self.transforms.model_column)
         size = request.size
         if size is not None and (
             not isinstance(size, int | np.integer) or isinstance(size, bool) or size <= 0
