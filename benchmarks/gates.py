@@ -59,6 +59,7 @@ def one_run(client: SynthClient, name: str, frame: pd.DataFrame, run: int, max_e
         "accuracy": f"{acc.overall:.3f}",
         "holdout ref": f"{acc.overall_max:.3f}",
         "gap pts": f"{100 * (acc.overall_max - acc.overall):.1f}",
+        "gap 95% interval": f"[{100 * acc.overall_gap_low:.1f}, {100 * acc.overall_gap_high:.1f}]",
         "accuracy check": outcome(judged["accuracy"].passed),
         "DCR share": f"{dist.dcr_share:.3f}",
         "95% interval": f"[{dist.dcr_share_low:.3f}, {dist.dcr_share_high:.3f}]",
@@ -76,7 +77,8 @@ def main() -> None:
     args = parser.parse_args()
     checks = QualityChecks()
     print(
-        f"default checks: accuracy gap <= {100 * checks.max_accuracy_gap:.0f} points, DCR share <= "
+        f"default checks: accuracy gap <= {100 * checks.max_accuracy_gap:.0f} points (fails when the gap's "
+        f"95% interval lies wholly beyond), DCR share <= "
         f"{checks.max_dcr_share} (fails when the 95% interval lies wholly above), identical matches <= "
         f"holdout + {checks.ims_tolerance}"
     )

@@ -35,6 +35,10 @@ class Accuracy(_Metrics):
     bivariate_max: float | None = _Share
     trivariate_max: float | None = _Share
     coherence_max: float | None = _Share
+    # 95% interval of the gap overall_max - overall (a bootstrap over the compared records): the
+    # accuracy gate fails only when it lies wholly beyond the allowed gap.
+    overall_gap_low: float | None = Field(default=None, ge=-1.0, le=1.0)
+    overall_gap_high: float | None = Field(default=None, ge=-1.0, le=1.0)
 
 
 class Similarity(_Metrics):

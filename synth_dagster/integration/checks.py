@@ -52,7 +52,8 @@ def _description(name: str, checks: QualityChecks) -> str:
         if checks.max_accuracy_gap is not None:
             parts.append(
                 f"at most {100 * checks.max_accuracy_gap:.0f} points below the holdout reference "
-                "(a same-sized holdout scored the same way)"
+                "(a same-sized holdout scored the same way); fails only when the gap's 95% interval "
+                "lies wholly beyond"
             )
         if checks.min_accuracy is not None:
             parts.append(f"at least {checks.min_accuracy}")
@@ -137,7 +138,8 @@ def _metadata(verdict: Verdict, prefix: str) -> dict[str, Any]:
         label = "threshold" if verdict.name in (DCR_CHECK, EPSILON_CHECK) else "holdout_reference"
         out[f"{prefix}{label}"] = dg.MetadataValue.float(round(verdict.reference, 4))
     if verdict.low is not None and verdict.high is not None:
-        out[f"{prefix}interval_95"] = dg.MetadataValue.text(f"[{verdict.low:.4f}, {verdict.high:.4f}]")
+        key = "gap_interval_95" if verdict.name == ACCURACY_CHECK else "interval_95"
+        out[f"{prefix}{key}"] = dg.MetadataValue.text(f"[{verdict.low:.4f}, {verdict.high:.4f}]")
     out[f"{prefix}summary"] = dg.MetadataValue.text(verdict.text)
     return out
 

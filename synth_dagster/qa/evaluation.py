@@ -16,6 +16,7 @@ from synth_dagster.qa.binning import Binning, fit_binning
 from synth_dagster.qa.distances import DistanceResult, compute_distances
 from synth_dagster.qa.encoding import RecordEncoder, record_hashes, record_texts
 from synth_dagster.qa.similarity import Embedder, compute_similarity, resolve_embedder
+from synth_dagster.qa.uncertainty import gap_interval
 
 DEFAULT_MAX_SAMPLE_SIZE = 100_000  # records per dataset for the accuracy metrics
 DEFAULT_MAX_DISTANCE_SAMPLE_SIZE = 10_000  # records per dataset for distances and similarity
@@ -115,6 +116,21 @@ def _accuracy(
         figures["overall" + suffix] = (
             None if not used or any(v is None for v in used) else float(np.mean(used))
         )
+    if hol is not None and figures["overall"] is not None and figures["overall_max"] is not None:
+        groups = view.groups if view.is_sequential else {}
+        interval = gap_interval(
+            trn,
+            (syn, groups.get("synthetic")),
+            (hol, groups.get("holdout")),
+            sizes,
+            nt,
+            figures["overall_max"] - figures["overall"],
+            random_state,
+        )
+        if interval is not None:
+            figures["overall_gap_low"], figures["overall_gap_high"] = (
+                float(np.clip(x, -1, 1)) for x in interval
+            )
     return Accuracy(**figures), parts, codes, view
 
 

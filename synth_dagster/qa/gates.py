@@ -5,7 +5,9 @@ check and its message read the same everywhere.
 
 - accuracy: judged against the holdout reference (`overall_max`, a same-sized holdout scored like
   the synthetic sample), as a gap in points: what a table allows depends on the table (ggplot2/mpg
-  holdout reference is far below diamonds'), the gap does not.
+  holdout reference is far below diamonds'), the gap does not. The gap has a 95% bootstrap
+  interval (`qa.uncertainty`); the check fails only when the whole interval lies beyond the
+  allowed gap, so a small holdout cannot fail a run by chance.
 - DCR share: judged with its 95% interval over the compared records; it fails only when the whole
   interval lies above the threshold, so a small holdout cannot fail (or pass) a run by chance.
 - identical matches: the share of exact copies of training rows is not above the holdout's own
@@ -69,16 +71,26 @@ def judge_accuracy(
         if reference is None:
             return Verdict("accuracy", None, value, f"accuracy {value:.3f}; no holdout reference to judge it")
         gap = reference - value
-        ok = gap <= max_gap
-        parts.append(
-            f"holdout reference {reference:.3f}: gap {_points(gap)} "
-            f"({'within' if ok else 'beyond'} the allowed {_points(max_gap)})"
-        )
+        low, high = acc.overall_gap_low, acc.overall_gap_high
+        if low is None or high is None:  # figures stored before intervals existed
+            ok = gap <= max_gap
+            where = "within" if ok else "beyond"
+            parts.append(
+                f"holdout reference {reference:.3f}: gap {_points(gap)} ({where} the allowed {_points(max_gap)})"
+            )
+        else:
+            ok = low <= max_gap
+            where = "lies beyond" if not ok else ("straddles" if high > max_gap else "lies within")
+            parts.append(
+                f"holdout reference {reference:.3f}: gap {_points(gap)}, 95% interval "
+                f"[{100 * low:.1f}, {100 * high:.1f}] {where} the allowed {_points(max_gap)}"
+            )
     if min_accuracy is not None:
         floor_ok = value >= min_accuracy
         ok = ok and floor_ok
         parts.append(f"{'at least' if floor_ok else 'below'} the minimum {min_accuracy:.3f}")
-    return Verdict("accuracy", ok, value, ", ".join(parts), reference)
+    low_high = (acc.overall_gap_low, acc.overall_gap_high) if max_gap is not None else (None, None)
+    return Verdict("accuracy", ok, value, ", ".join(parts), reference, *low_high)
 
 
 def judge_dcr_share(m: ModelMetrics | None, max_share: float | None) -> Verdict:

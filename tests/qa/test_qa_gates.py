@@ -3,10 +3,12 @@ with its interval, and a warning when the holdout is too small."""
 
 from __future__ import annotations
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from synth_dagster.domain.metrics import Accuracy, AccuracyFigure, Distances, ModelMetrics
-from synth_dagster.qa import gates
+from synth_dagster.qa import assess, gates
 from synth_dagster.qa.distances import share_interval
 
 
@@ -63,3 +65,48 @@ def test_accuracy_figure_repr_carries_reference_and_warning() -> None:
     assert figure == pytest.approx(0.722) and isinstance(figure, float)
     assert repr(figure).startswith("0.722 (holdout reference 0.780; warning: holdout of only 23 records")
     assert repr(AccuracyFigure(0.9)) == "0.900"
+
+
+def test_accuracy_gap_fails_only_when_its_interval_lies_beyond() -> None:
+    def judged(low: float, high: float) -> gates.Verdict:
+        m = _metrics(0.70, 0.806)  # a point gap of 10.6 points, above the allowed 10
+        m.accuracy.overall_gap_low, m.accuracy.overall_gap_high = low, high
+        return gates.judge_accuracy(m, 0.10)
+
+    straddling = judged(0.02, 0.19)
+    assert straddling.passed and "straddles" in straddling.text and "[2.0, 19.0]" in straddling.text
+    assert (straddling.low, straddling.high) == (0.02, 0.19)
+    beyond = judged(0.102, 0.11)
+    assert beyond.passed is False and "lies beyond" in beyond.text
+
+
+def _bins(rng: np.random.Generator, n: int, skew: float) -> pd.DataFrame:
+    """Three related categorical columns; `skew` moves mass away from the training distribution."""
+    a = rng.choice(4, n, p=np.array([0.4, 0.3, 0.2, 0.1]) * (1 - skew) + np.array([0, 0, 0, 1]) * skew)
+    return pd.DataFrame(
+        {
+            "a": a.astype(str),
+            "b": ((a + rng.integers(0, 2, n)) % 4).astype(str),
+            "c": rng.choice(["x", "y"], n),
+        }
+    )
+
+
+def test_accuracy_gap_interval_covers_the_gap_and_narrows_with_the_holdout() -> None:
+    widths = {}
+    for n_holdout in (25, 2_000):
+        rng = np.random.default_rng(0)
+        training = _bins(rng, 5_000, 0.0)
+        m = assess(_bins(rng, 5_000, 0.0), training, _bins(rng, n_holdout, 0.0)).metrics.accuracy
+        assert m.overall_gap_low <= m.overall_max - m.overall <= m.overall_gap_high
+        widths[n_holdout] = m.overall_gap_high - m.overall_gap_low
+    # the sampling noise of two n-record accuracies: tens of points at 25 records, a few at 2,000
+    assert widths[25] > 0.1 and widths[2_000] < 0.05 and widths[25] > 4 * widths[2_000], widths
+
+
+def test_a_clearly_worse_generator_fails_the_accuracy_gate_even_on_a_small_holdout() -> None:
+    rng = np.random.default_rng(1)
+    training = _bins(rng, 5_000, 0.0)
+    metrics = assess(_bins(rng, 2_000, 0.9), training, _bins(rng, 60, 0.0)).metrics
+    verdict = gates.judge_accuracy(metrics, 0.10)
+    assert verdict.passed is False and "lies beyond" in verdict.text, verdict.text

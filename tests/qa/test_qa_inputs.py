@@ -108,6 +108,7 @@ def test_domain_models_mirror_the_reference() -> None:
     assert list(Accuracy.model_fields) == [
         "overall", "univariate", "bivariate", "trivariate", "coherence",
         "overall_max", "univariate_max", "bivariate_max", "trivariate_max", "coherence_max",
+        "overall_gap_low", "overall_gap_high",  # ours, after the reference's: the gap's interval
     ]  # fmt: skip
     assert list(Similarity.model_fields) == [
         "cosine_similarity_training_synthetic", "cosine_similarity_training_holdout",
