@@ -51,6 +51,7 @@ from synth_dagster import qa
 from synth_dagster.domain import GeneratorConfig
 from synth_dagster.domain.metrics import Accuracy, Distances
 from synth_dagster.engine import TrainedGenerator, train_generator
+from synth_dagster.engine.encoding.base import RARE_TOKEN
 
 SEED = 1
 KEY = "id"
@@ -81,12 +82,14 @@ def load(first_team: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
     return players, batting
 
 
-def first_team_share(players: pd.DataFrame, batting: pd.DataFrame) -> float:
+def first_team_share(players: pd.DataFrame, batting: pd.DataFrame, real_only: bool = False) -> float:
     """Share of the players with at least one season whose first season (the first row of their
-    sequence) has the team of `players.first_team`."""
+    sequence) has the team of `players.first_team`; `real_only`: of those whose first_team is a
+    team, not the rare token that value protection puts in place of a team few players started with."""
     first = batting.groupby(KEY, sort=False)["team"].first()
     team = players.set_index(KEY)["first_team"].reindex(first.index)
-    return float((team.astype(object) == first.astype(object)).mean())
+    same = team.astype(object) == first.astype(object)
+    return float(same[team != RARE_TOKEN].mean() if real_only else same.mean())
 
 
 def split(
@@ -394,7 +397,9 @@ def main() -> None:
     if args.first_team:
         print(
             "first season's team matches players.first_team: synthetic "
-            f"{first_team_share(syn_players, syn_batting):.1%} | training "
+            f"{first_team_share(syn_players, syn_batting):.1%} ("
+            f"{first_team_share(syn_players, syn_batting, real_only=True):.1%} of those whose first_team "
+            f"is not {RARE_TOKEN}: {(syn_players['first_team'] == RARE_TOKEN).mean():.1%} are) | training "
             f"{first_team_share(trn_players, trn_batting):.1%}"
         )
     fk = syn_batting[KEY].dropna()
