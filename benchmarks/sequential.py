@@ -24,6 +24,10 @@ minimum and maximum of each figure: the DCR share of one run moves by +-0.02 wit
 `--split-seeds K` also repeats over the player splits 1..K (the issue's split is 1): the DCR share
 moves with the split by more than with the seeds.
 
+`--first-team` gives `players` a `first_team` column, the team of the player's first season (by
+year, then stint), and prints the share of players whose first synthetic season has that team
+(training: 100%): whether sequences honour a parent column that their first row determines.
+
 Career realism, which the accuracy metrics do not see, is printed too (see `career_realism`): the
 share of new seasons with the team of the season before, how a player's level persists, and the
 share of seasons whose empty values go against their year and league (`off_era_share`).
@@ -47,6 +51,7 @@ from synth_dagster import qa
 from synth_dagster.domain import GeneratorConfig
 from synth_dagster.domain.metrics import Accuracy, Distances
 from synth_dagster.engine import TrainedGenerator, train_generator
+from synth_dagster.engine.encoding.base import RARE_TOKEN
 
 SEED = 1
 KEY = "id"
@@ -65,12 +70,26 @@ TARGETS: dict[str, tuple[str, float]] = {
 }
 
 
-def load() -> tuple[pd.DataFrame, pd.DataFrame]:
-    """players (id only) and batting sorted into sequences (id, then year and stint)."""
+def load(first_team: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """players (id only; with `first_team`, also the team of each player's first season) and
+    batting sorted into sequences (id, then year and stint)."""
     batting = rdata("plyr", "baseball").drop(columns="rownames", errors="ignore")
     batting = batting.sort_values([KEY, "year", "stint"], kind="stable").reset_index(drop=True)
     players = pd.DataFrame({KEY: np.sort(batting[KEY].unique())})
+    if first_team:
+        first = batting.groupby(KEY, sort=True)["team"].first()
+        players["first_team"] = players[KEY].map(first).to_numpy()
     return players, batting
+
+
+def first_team_share(players: pd.DataFrame, batting: pd.DataFrame, real_only: bool = False) -> float:
+    """Share of the players with at least one season whose first season (the first row of their
+    sequence) has the team of `players.first_team`; `real_only`: of those whose first_team is a
+    team, not the rare token that value protection puts in place of a team few players started with."""
+    first = batting.groupby(KEY, sort=False)["team"].first()
+    team = players.set_index(KEY)["first_team"].reindex(first.index)
+    same = team.astype(object) == first.astype(object)
+    return float(same[team != RARE_TOKEN].mean() if real_only else same.mean())
 
 
 def split(
@@ -195,13 +214,16 @@ def scores(
     acc, dist, overall4 = assess(syn, trn, hol)
     assert acc.coherence is not None and dist.dcr_share is not None
     figures = {"overall u/b/t/c": overall4, "coherence": acc.coherence, "DCR share": dist.dcr_share}
-    return figures | career_realism(syn[1]) | {"off-era empty": off_era_share(syn[1], recorded)}
+    figures |= career_realism(syn[1]) | {"off-era empty": off_era_share(syn[1], recorded)}
+    if "first_team" in syn[0].columns:
+        figures["first team"] = first_team_share(*syn)
+    return figures
 
 
-def repeat(train_seeds: int, gen_seeds: int, split_seeds: int = 1) -> None:
+def repeat(train_seeds: int, gen_seeds: int, split_seeds: int = 1, first_team: bool = False) -> None:
     """The benchmark over split seeds 1..split_seeds x training seeds 1..train_seeds x generation
     seeds 1..gen_seeds."""
-    players, batting = load()
+    players, batting = load(first_team)
     recorded = recorded_share(batting)  # every real season: the same for every split
     runs: list[dict[str, float]] = []
     for split_seed, train_seed in itertools.product(range(1, split_seeds + 1), range(1, train_seeds + 1)):
@@ -254,12 +276,17 @@ def main() -> None:
     parser.add_argument("--train-seeds", type=int, default=1, help="repeat over training seeds 1..N")
     parser.add_argument("--gen-seeds", type=int, default=1, help="repeat over generation seeds 1..M")
     parser.add_argument("--split-seeds", type=int, default=1, help="repeat over player splits 1..K")
+    parser.add_argument(
+        "--first-team",
+        action="store_true",
+        help="players get a first_team column (their first season's team)",
+    )
     args = parser.parse_args()
     if args.train_seeds > 1 or args.gen_seeds > 1 or args.split_seeds > 1:
-        repeat(args.train_seeds, args.gen_seeds, args.split_seeds)
+        repeat(args.train_seeds, args.gen_seeds, args.split_seeds, args.first_team)
         return
 
-    players, batting = load()
+    players, batting = load(args.first_team)
     (trn_players, trn_batting), (hol_players, hol_batting) = split(players, batting)
     cfg = config()
     train_s = gen_s = epochs = float("nan")
@@ -367,6 +394,14 @@ def main() -> None:
         f"seasons empty or filled against their (year, league) in {'/'.join(ERA_COLUMNS)}: synthetic "
         f"{off_era_share(syn_batting, recorded):.1%}, holdout {off_era_share(hol_batting, recorded):.1%}"
     )
+    if args.first_team:
+        print(
+            "first season's team matches players.first_team: synthetic "
+            f"{first_team_share(syn_players, syn_batting):.1%} ("
+            f"{first_team_share(syn_players, syn_batting, real_only=True):.1%} of those whose first_team "
+            f"is not {RARE_TOKEN}: {(syn_players['first_team'] == RARE_TOKEN).mean():.1%} are) | training "
+            f"{first_team_share(trn_players, trn_batting):.1%}"
+        )
     fk = syn_batting[KEY].dropna()
     print(
         f"keys: players.{KEY} unique {'yes' if syn_players[KEY].is_unique else 'NO'}, "

@@ -23,6 +23,7 @@ from synth_dagster.engine.multitable.frames import (
 from synth_dagster.engine.multitable.state import TableState, cards_of
 from synth_dagster.engine.parents import assign_parents
 from synth_dagster.engine.sequence import GAP_SUFFIX, LAST_SUFFIX, SequenceGenerator, seed_rows
+from synth_dagster.engine.sequence.determined import DeterminedColumn, find_determined, forceable_columns
 
 
 class SequenceFamily:
@@ -63,6 +64,7 @@ class SequenceFamily:
             subjects=subjects,
             column_subjects=column_subjects,
         )
+        sequence.determined = self._determined(job, parent, frame, parent_of, sequence)
         codes = sequence.training_codes
         validation = parent.validation[parent_of]
         cards = cards_of(sequence.rows)
@@ -84,6 +86,29 @@ class SequenceFamily:
         assert sequence.report is not None
         holdout = frame.index.to_numpy()[validation]
         return FittedTable(sequence, state, sequence.report, holdout, len(frame), self._encodings(sequence))
+
+    @staticmethod
+    def _determined(
+        job: TrainingInput,
+        parent: TableState,
+        frame: pd.DataFrame,
+        parent_of: np.ndarray,
+        sequence: SequenceGenerator,
+    ) -> list[DeterminedColumn]:
+        """The parent's columns that the first or last row of their sequence follows in training.
+        None under differential privacy: the rule would be read off the rows without noise."""
+        if job.options.differential_privacy is not None:
+            return []
+        table = job.table
+        assert table.context_foreign_key is not None
+        referenced = job.config.get_table(table.context_foreign_key.referenced_table)
+        source = job.frames[referenced.name]
+        keys = {referenced.primary_key, *(fk.column for fk in referenced.foreign_keys or [])}
+        columns = [c for c in source.columns if c not in keys and not str(c).startswith("__")]
+        own_keys = {table.primary_key, *(fk.column for fk in table.foreign_keys or [])}
+        own = forceable_columns(sequence.rows, [c for c in frame.columns if c not in own_keys])
+        rows = source.loc[parent.labels, columns].reset_index(drop=True)
+        return find_determined(rows, frame.reset_index(drop=True), parent_of, own)
 
     @staticmethod
     def _encodings(sequence: SequenceGenerator) -> dict[str, str]:
@@ -131,6 +156,7 @@ class SequenceFamily:
             top_p=job.top_p,
             random_state=int(job.rng.integers(2**31)),
             on_progress=job.on_progress,
+            parents=parent_frame.reset_index(drop=True),
         )
         frame[context.column] = parent.keys.to_numpy()[parent_of]
         if seed is not None and seed_parent is not None:

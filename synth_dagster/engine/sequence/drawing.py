@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from synth_dagster.engine.sequence.determined import ForcedColumn
 from synth_dagster.engine.sequence.network import SequenceContext
 
 
@@ -35,6 +36,8 @@ class SequenceDrawing:
     # rising columns: each sequence's value so far, and every drawn row's value
     rising_last: dict[str, np.ndarray] = field(default_factory=dict)
     rising: dict[str, list[np.ndarray]] = field(default_factory=dict)
+    # columns of the first or last row that follow the parent's (see `determined`)
+    forced: list[ForcedColumn] = field(default_factory=list)
 
     @classmethod
     def start(cls, context: SequenceContext, parent_codes: np.ndarray, n_sub: int) -> SequenceDrawing:

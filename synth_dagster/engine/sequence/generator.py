@@ -45,6 +45,7 @@ from synth_dagster.engine.privacy.flat import new_ledger
 from synth_dagster.engine.progress import EngineProgress, ProgressCallback, StopCheck, never_stop, no_progress
 from synth_dagster.engine.sampling import SamplingControls
 from synth_dagster.engine.sequence.batches import SequenceBatches, SequenceLayout
+from synth_dagster.engine.sequence.determined import DeterminedColumn, forced_codes, step_masks
 from synth_dagster.engine.sequence.drawing import SequenceDrawing, SequenceSeeds, overlay_at, seed_rows
 from synth_dagster.engine.sequence.fitting import (
     relative_columns,
@@ -93,6 +94,8 @@ class SequenceGenerator:
         # the range their accumulated values may take (value protection's, as for any number)
         self.rising_bounds = {c: (float(lo), float(hi)) for c, (lo, hi) in (rising_bounds or {}).items()}
         self.training_codes = np.zeros((0, len(rows.model.shape.cardinalities)), dtype=np.int64)
+        # parent columns that the first or last row follows (see `determined`), set by its family
+        self.determined: list[DeterminedColumn] = []
 
     @property
     def report(self):  # noqa: ANN201 - the rows' TrainingReport
@@ -178,11 +181,13 @@ class SequenceGenerator:
         top_p: float = 1.0,
         random_state: int | None = None,
         on_progress: ProgressCallback = no_progress,
+        parents: pd.DataFrame | None = None,
     ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
         """(rows, parent of each row, codes): sequences of `lengths[i]` rows under parent row i.
 
         `seed` rows (columns of this table, without keys) start the sequence of parent
-        `seed_parent[k]`, in their order; a sequence is at least as long as its seed.
+        `seed_parent[k]`, in their order; a sequence is at least as long as its seed. `parents`:
+        the generated parent rows (row i: parent i), whose `determined` columns the sequences follow.
         """
         rng = np.random.default_rng(random_state)
         generator = torch.Generator().manual_seed(int(rng.integers(2**31)))
@@ -194,6 +199,7 @@ class SequenceGenerator:
         drawing = SequenceDrawing.start(self.context, parent_codes, len(self.rows.model.shape.cardinalities))
         drawing.rising_last = {c: np.full(len(lengths), np.nan) for c in self.rising}
         drawing.rising = {c: [] for c in self.rising}
+        drawing.forced = forced_codes(self.determined, self.rows, parents)
         total, done = int(lengths.sum()), 0
         for t in range(int(lengths.max()) if len(lengths) else 0):
             active = np.flatnonzero(lengths > t)
@@ -226,6 +232,7 @@ class SequenceGenerator:
         )
         fixed, given, at_step, where = self._step_fixed(t, active, seeds, drawing.rising_last)
         controls.row_allowed = self._relative_masks(t, len(active))
+        controls.row_allowed |= step_masks(drawing.forced, t, active, lengths, self.rows.allowed)
         codes = self.rows.draw(fixed, given, controls, generator, context=ctx)
         if self.rising:
             exact = seeds.exact if seeds is not None else {}
@@ -401,6 +408,7 @@ class SequenceGenerator:
             "rising": self.rising,
             "rising_bounds": self.rising_bounds,
             "ordinal": bool(self.context.ordinal_columns),
+            "determined": [d.to_dict() for d in self.determined],
         }
         (directory / SEQUENCE_META).write_text(json.dumps(meta))
 
@@ -418,7 +426,7 @@ class SequenceGenerator:
         )
         context.load_state_dict(torch.load(directory / SEQUENCE_FILE, weights_only=True))
         context.eval()
-        return cls(
+        loaded = cls(
             rows,
             context,
             tuple(meta["parent_cards"]),
@@ -428,3 +436,5 @@ class SequenceGenerator:
             meta.get("rising"),
             meta.get("rising_bounds"),
         )
+        loaded.determined = [DeterminedColumn.from_dict(d) for d in meta.get("determined", [])]
+        return loaded
