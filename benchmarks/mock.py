@@ -111,6 +111,7 @@ def run(label: str, model: str, customers: int, random_state: int, threads: int)
         sample_size=customers,
         backend=backend,
         n_workers=10,
+        batch_size=6,  # 60 customers: ten sequences of six rows, one batched decode
         random_state=random_state,
         progress_callback=_progress,
     )

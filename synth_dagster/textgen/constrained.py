@@ -169,6 +169,7 @@ def generate_constrained_batch(
                 position_ids=positions,
                 past_key_values=cache,
                 use_cache=True,
+                logits_to_keep=1,  # the head over the vocabulary only where the next token is drawn
             )
             cache = result.past_key_values
             logits = result.logits[:, -1, :]
@@ -198,7 +199,9 @@ def _prefill(lm: CausalLM, ids: list[list[int]], pad: int, device: Any) -> tuple
     if common >= MIN_SHARED_PREFIX:
         head = torch.tensor([ids[0][:common]], device=device)
         positions = torch.arange(common, device=device)[None, :]
-        cache = lm.model(input_ids=head, position_ids=positions, use_cache=True).past_key_values
+        cache = lm.model(
+            input_ids=head, position_ids=positions, use_cache=True, logits_to_keep=1
+        ).past_key_values
         cache.batch_repeat_interleave(len(ids))
     else:
         common = 0
