@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from synth_dagster.mock.backends import Backend
+from synth_dagster.mock.backends import Backend, Request
 from synth_dagster.mock.errors import MockCancelledError, MockGenerationError
 from synth_dagster.mock.parsing import ParseError, parse_rows
 from synth_dagster.mock.plan import Batch
@@ -115,7 +115,7 @@ def _ask(
         n_rows = (len(pending), len(pending))
     messages = batch_messages(job.table, job.spec, batch, job.fill, n_rows, job.previous)
     schema = batch_schema(job.fill, n_rows, enums=enums, bounded=job.backend.bounded)
-    text = job.backend.complete(messages, schema, seed=job.seed(attempt), should_stop=job.should_stop)
+    text = job.backend.complete(Request(messages, schema, job.seed(attempt), job.should_stop))
     try:
         return parse_rows(text)
     except ParseError:

@@ -12,12 +12,12 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass, field, fields
+from typing import Any, Literal, TypedDict, Unpack
 
 import pandas as pd
 
-from synth_dagster.mock.backends import Backend, make_backend
+from synth_dagster.mock.backends import Backend, LLMSettings, make_backend
 from synth_dagster.mock.batches import BatchJob, RowStats, run_batch
 from synth_dagster.mock.errors import MockCancelledError, MockSpecError
 from synth_dagster.mock.plan import sample_sizes, table_order
@@ -25,7 +25,7 @@ from synth_dagster.mock.progress import ProgressReporter
 from synth_dagster.mock.spec import MockSpec, parse_spec
 from synth_dagster.mock.tables import assemble, columns_to_fill, plan_batches
 
-__all__ = ["MockResult", "generate", "sample"]
+__all__ = ["DEFAULTS", "MockOptions", "MockResult", "generate", "sample"]
 
 DEFAULT_MODEL = "openai/gpt-5-nano"
 DEFAULT_BATCH_SIZE = 10
@@ -51,47 +51,58 @@ class MockResult:
         return max(self.calls - self.transport_retries - self.batches, 0)
 
 
+class MockOptions(TypedDict, total=False):
+    """The keyword arguments of `sample()` and `generate()` beside `tables` (defaults: `DEFAULTS`)."""
+
+    sample_size: int | Mapping[str, int]
+    existing_data: Mapping[str, pd.DataFrame] | None
+    model: str
+    api_key: str | None
+    temperature: float
+    top_p: float
+    n_workers: int
+    progress_callback: Callable[..., Any] | None
+    api_base: str | None
+    batch_size: int
+    max_retries: int
+    timeout: float
+    random_state: int | None
+    cancel: threading.Event | None
+
+
+DEFAULTS: MockOptions = {
+    "sample_size": 4,
+    "existing_data": None,
+    "model": DEFAULT_MODEL,
+    "api_key": None,
+    "temperature": 1.0,
+    "top_p": 0.95,
+    "n_workers": 10,
+    "progress_callback": None,
+    "api_base": None,
+    "batch_size": DEFAULT_BATCH_SIZE,
+    "max_retries": 3,
+    "timeout": 120.0,
+    "random_state": None,
+    "cancel": None,
+}
+
+
 def sample(
     *,
     tables: MockSpec | Mapping[str, Any],
-    sample_size: int | Mapping[str, int] = 4,
-    existing_data: Mapping[str, pd.DataFrame] | None = None,
-    model: str = DEFAULT_MODEL,
-    api_key: str | None = None,
-    temperature: float = 1.0,
-    top_p: float = 0.95,
-    n_workers: int = 10,
     return_type: Literal["auto", "dict"] = "auto",
-    progress_callback: Callable[..., Any] | None = None,
-    api_base: str | None = None,
-    batch_size: int = DEFAULT_BATCH_SIZE,
-    max_retries: int = 3,
-    timeout: float = 120.0,
-    random_state: int | None = None,
-    cancel: threading.Event | None = None,
+    **options: Unpack[MockOptions],
 ) -> pd.DataFrame | dict[str, pd.DataFrame]:
     """Generate mock data from the `tables` specification, or enrich `existing_data` with the
     missing columns. Returns one DataFrame for a one-table spec with `return_type="auto"`, else a
-    dict of DataFrames by table name. See docs/mock.md."""
+    dict of DataFrames by table name. The options and their defaults are the reference's
+    (`sample_size=4, existing_data=None, model="openai/gpt-5-nano", api_key=None, temperature=1.0,
+    top_p=0.95, n_workers=10, progress_callback=None`) plus `api_base=None, batch_size=10,
+    max_retries=3, timeout=120.0, random_state=None, cancel=None`. See docs/mock.md."""
     if return_type not in ("auto", "dict"):
         raise MockSpecError(f"return_type must be 'auto' or 'dict', got {return_type!r}")
-    result = generate(
-        tables=tables,
-        sample_size=sample_size,
-        existing_data=existing_data,
-        model=model,
-        api_key=api_key,
-        temperature=temperature,
-        top_p=top_p,
-        n_workers=n_workers,
-        progress_callback=progress_callback,
-        api_base=api_base,
-        batch_size=batch_size,
-        max_retries=max_retries,
-        timeout=timeout,
-        random_state=random_state,
-        cancel=cancel,
-    )
+    result = generate(tables=tables, **options)
     if return_type == "auto" and len(result.frames) == 1:
         return next(iter(result.frames.values()))
     return result.frames
@@ -100,38 +111,23 @@ def sample(
 def generate(
     *,
     tables: MockSpec | Mapping[str, Any],
-    sample_size: int | Mapping[str, int] = 4,
-    existing_data: Mapping[str, pd.DataFrame] | None = None,
-    model: str = DEFAULT_MODEL,
-    api_key: str | None = None,
-    temperature: float = 1.0,
-    top_p: float = 0.95,
-    n_workers: int = 10,
-    progress_callback: Callable[..., Any] | None = None,
-    api_base: str | None = None,
-    batch_size: int = DEFAULT_BATCH_SIZE,
-    max_retries: int = 3,
-    timeout: float = 120.0,
-    random_state: int | None = None,
-    cancel: threading.Event | None = None,
     backend: Backend | None = None,
     progress_bar: bool = True,
+    **options: Unpack[MockOptions],
 ) -> MockResult:
     """`sample()` returning a MockResult (frames and figures); `backend` overrides `model`."""
+    unknown = set(options) - set(DEFAULTS)
+    if unknown:
+        raise TypeError(f"unexpected keyword arguments: {', '.join(sorted(unknown))}")
+    opts = {**DEFAULTS, **options}
     spec = parse_spec(tables)
-    existing = _check_existing(spec, existing_data)
-    sizes = sample_sizes(spec, sample_size, existing)
+    existing = _check_existing(spec, opts["existing_data"])
+    sizes = sample_sizes(spec, opts["sample_size"], existing)
+    batch_size = opts["batch_size"]
     if not isinstance(batch_size, int) or batch_size < 1:
         raise MockSpecError(f"batch_size must be a whole number >= 1, got {batch_size!r}")
-    backend = backend or make_backend(
-        model,
-        api_key=api_key,
-        api_base=api_base,
-        temperature=temperature,
-        top_p=top_p,
-        timeout=timeout,
-        max_retries=max_retries,
-    )
+    settings = LLMSettings(**{f.name: opts[f.name] for f in fields(LLMSettings)})  # type: ignore[literal-required]
+    backend = backend or make_backend(settings)
     backend.check()  # before any call: no key or endpoint -> MockConfigError
     run = _Run(
         spec,
@@ -139,11 +135,11 @@ def generate(
         existing,
         sizes,
         batch_size,
-        max(1, min(int(n_workers), 10)),
-        max_retries,
-        random_state,
-        cancel or threading.Event(),
-        ProgressReporter(progress_callback, bar=progress_bar),
+        max(1, min(int(opts["n_workers"]), 10)),
+        settings.max_retries,
+        opts["random_state"],
+        opts["cancel"] or threading.Event(),
+        ProgressReporter(opts["progress_callback"], bar=progress_bar),
     )
     return run.all_tables()
 

@@ -14,10 +14,9 @@ from __future__ import annotations
 import os
 import random
 import time
-from collections.abc import Callable
 from typing import Any
 
-from synth_dagster.mock.backends import BackendStats
+from synth_dagster.mock.backends import BackendStats, Request
 from synth_dagster.mock.errors import MockCancelledError, MockConfigError, MockGenerationError
 
 __all__ = ["LiteLLMBackend"]
@@ -136,23 +135,16 @@ class LiteLLMBackend:
             }
         return kwargs
 
-    def complete(
-        self,
-        messages: list[dict[str, str]],
-        schema: dict[str, Any],
-        *,
-        seed: int | None,
-        should_stop: Callable[[], bool],
-    ) -> str:
+    def complete(self, request: Request) -> str:
         litellm = _litellm()
         retryable = _retryable(litellm)
         for attempt in range(self.max_retries + 1):
-            if should_stop():
+            if request.should_stop():
                 raise MockCancelledError("cancelled")
-            kwargs = self._kwargs(schema, seed)
+            kwargs = self._kwargs(request.schema, request.seed)
             self.stats.add(calls=1)
             try:
-                response = litellm.completion(messages=messages, **kwargs)
+                response = litellm.completion(messages=request.messages, **kwargs)
                 return response.choices[0].message.content or ""
             except (litellm.BadRequestError, litellm.UnsupportedParamsError) as exc:
                 if "response_format" in kwargs and self._structured:

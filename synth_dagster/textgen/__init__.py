@@ -4,12 +4,5 @@ Shared by the mock-data generator (`synth_dagster.mock`, JSON rows) and, later, 
 engine. Needs the `mock` extra (transformers, llguidance); imports neither Dagster nor the engine.
 """
 
-from synth_dagster.textgen.constrained import (
-    CausalLM,
-    GrammarError,
-    generate_constrained,
-    is_local_model,
-    load_causal_lm,
-)
-
-__all__ = ["CausalLM", "GrammarError", "generate_constrained", "is_local_model", "load_causal_lm"]
+from synth_dagster.textgen.constrained import *  # noqa: F403 - the public names, listed once there
+from synth_dagster.textgen.constrained import __all__ as __all__

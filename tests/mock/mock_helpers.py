@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import pandas as pd
@@ -22,3 +23,29 @@ def assert_integrity(data: dict[str, pd.DataFrame], tables: dict[str, Any]) -> N
                 values = values.dropna()
             missing = set(values.astype(str)) - keys
             assert not missing and values.notna().all(), f"{name}.{fk['column']} dangles: {missing}"
+
+
+def assert_cancelled_after_first_batch(tables: dict[str, Any], **options: Any) -> None:
+    """Generation one batch at a time, cancelled from the progress callback once the first batch is
+    done: raises MockCancelledError and returns nothing."""
+    import pytest
+
+    from synth_dagster import mock
+
+    cancel = threading.Event()
+
+    def on_progress(**kw: Any) -> None:
+        if kw["progress"] >= 1:
+            cancel.set()
+
+    with pytest.raises(mock.MockCancelledError):
+        mock.generate(
+            tables=tables,
+            sample_size=5,
+            batch_size=1,
+            n_workers=1,
+            cancel=cancel,
+            progress_callback=on_progress,
+            **options,
+        )
+    assert cancel.is_set()

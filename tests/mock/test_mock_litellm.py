@@ -8,7 +8,7 @@ import threading
 
 import litellm
 import pytest
-from mock_helpers import assert_integrity
+from mock_helpers import assert_cancelled_after_first_batch, assert_integrity
 
 from synth_dagster import mock
 from synth_dagster.mock.llm import LiteLLMBackend
@@ -168,22 +168,7 @@ def test_api_key_is_masked(monkeypatch):
 
 def test_cancel_stops_before_the_next_batch(monkeypatch):
     Script(monkeypatch, [_rows(GOOD)] * 10)
-    cancel = threading.Event()
-
-    def on_progress(**kw):
-        if kw["progress"] >= 1:
-            cancel.set()
-
-    with pytest.raises(mock.MockCancelledError):
-        mock.generate(
-            tables=TABLES,
-            sample_size=5,
-            batch_size=1,
-            n_workers=1,
-            backend=_backend(),
-            cancel=cancel,
-            progress_callback=on_progress,
-        )
+    assert_cancelled_after_first_batch(TABLES, backend=_backend())
 
 
 def test_concurrent_batches_and_parents_first(monkeypatch):
@@ -228,3 +213,20 @@ def test_concurrent_batches_and_parents_first(monkeypatch):
     assert len(data["teams"]) == 6 and len(data["players"]) == 12
     assert data["players"].groupby("team_id").size().eq(2).all()
     assert_integrity(data, tables)
+
+
+def test_repeated_string_keys_are_made_unique(monkeypatch):
+    tables = {
+        "codes": {"columns": {"code": {"dtype": "string"}, "n": {"dtype": "integer"}}, "primary_key": "code"}
+    }
+    same = {"code": "A-1", "n": 1}
+    Script(monkeypatch, [_rows(same, same, same)])
+    result = mock.generate(tables=tables, sample_size=3, backend=_backend(), progress_bar=False)
+    assert result.frames["codes"]["code"].tolist() == ["A-1", "A-1-2", "A-1-3"]
+
+
+def test_progress_bar_shows_rows_done_of_total(monkeypatch, capsys):
+    Script(monkeypatch, [_rows(GOOD, GOOD)])
+    mock.generate(tables=TABLES, sample_size=2, backend=_backend(), progress_bar=True)
+    err = capsys.readouterr().err
+    assert "mock people" in err and "1/1" in err and "2 rows" in err
