@@ -91,15 +91,33 @@ DEFAULTS: MockOptions = {
 def sample(
     *,
     tables: MockSpec | Mapping[str, Any],
+    sample_size: int | Mapping[str, int] = 4,
+    existing_data: Mapping[str, pd.DataFrame] | None = None,
+    model: str = DEFAULT_MODEL,
+    api_key: str | None = None,
+    temperature: float = 1.0,
+    top_p: float = 0.95,
+    n_workers: int = 10,
     return_type: Literal["auto", "dict"] = "auto",
+    progress_callback: Callable[..., Any] | None = None,
     **options: Unpack[MockOptions],
 ) -> pd.DataFrame | dict[str, pd.DataFrame]:
     """Generate mock data from the `tables` specification, or enrich `existing_data` with the
     missing columns. Returns one DataFrame for a one-table spec with `return_type="auto"`, else a
-    dict of DataFrames by table name. The options and their defaults are the reference's
-    (`sample_size=4, existing_data=None, model="openai/gpt-5-nano", api_key=None, temperature=1.0,
-    top_p=0.95, n_workers=10, progress_callback=None`) plus `api_base=None, batch_size=10,
-    max_retries=3, timeout=120.0, random_state=None, cancel=None`. See docs/mock.md."""
+    dict of DataFrames by table name. The signature is the reference's; our additions go in
+    `options` (`api_base=None, batch_size=10, max_retries=3, timeout=120.0, random_state=None,
+    cancel=None`, see `MockOptions`). See docs/mock.md."""
+    # The reference's parameters stay explicit so that help() and IDEs show them as users know them.
+    options.update(  # type: ignore[typeddict-item]
+        sample_size=sample_size,
+        existing_data=existing_data,
+        model=model,
+        api_key=api_key,
+        temperature=temperature,
+        top_p=top_p,
+        n_workers=n_workers,
+        progress_callback=progress_callback,
+    )
     if return_type not in ("auto", "dict"):
         raise MockSpecError(f"return_type must be 'auto' or 'dict', got {return_type!r}")
     result = generate(tables=tables, **options)
