@@ -17,6 +17,7 @@ from synth_dagster.domain import (
     SyntheticDatasetConfig,
     SyntheticProbeConfig,
 )
+from synth_dagster.domain.config import DEFAULT_LANGUAGE_MODEL
 from synth_dagster.domain.enums import ModelEncodingType
 
 
@@ -68,16 +69,7 @@ def _table_problems(table: SourceTableConfig) -> list[str]:
             f"{where}: differential_privacy is set on a lookup table, which is kept as it is (not trained, "
             "its rows come back unchanged); remove it, or set is_lookup=False to synthesize the table"
         )
-    language = [c.name for c in table.columns or [] if c.model_encoding_type.is_language]
-    if language:
-        problems.append(
-            f"{where}: columns {language} use LANGUAGE_* encodings, which need the language model (not "
-            "available in this version); use TABULAR_CHARACTER or TABULAR_CATEGORICAL for now"
-        )
-    elif table.language_model_configuration is not None:
-        problems.append(
-            f"{where}: language_model_configuration is set, but this version has no language model; remove it"
-        )
+    problems += _language_problems(where, table)
     relative = [
         c.name
         for c in table.columns or []
@@ -88,6 +80,29 @@ def _table_problems(table: SourceTableConfig) -> list[str]:
             f"{where}: columns {relative} use TABULAR_DATETIME_RELATIVE, which encodes a datetime relative "
             "to the previous row of a sequence, and this table has no context foreign key; use "
             "TABULAR_DATETIME (or AUTO), or give the table a context foreign key"
+        )
+    return problems
+
+
+def _language_problems(where: str, table: SourceTableConfig) -> list[str]:
+    """What the language model (engine/language) cannot apply."""
+    mc = table.language_model_configuration
+    if mc is None:
+        return []
+    where = f"{where}: language_model_configuration"
+    problems = []
+    if mc.model not in (None, DEFAULT_LANGUAGE_MODEL):
+        problems.append(
+            f"{where}.model: {mc.model!r} is not available in this version; use '{DEFAULT_LANGUAGE_MODEL}'"
+        )
+    if mc.differential_privacy is not None:
+        problems.append(
+            f"{where}.differential_privacy: the language model does not train with DP-SGD in this version; "
+            "remove it (the tabular model's differential_privacy is applied)"
+        )
+    if mc.compute is not None:
+        problems.append(
+            f"{where}.compute: compute resources are not selectable in this version; remove the field"
         )
     return problems
 
