@@ -129,7 +129,7 @@ def _learn(name: str, encoding: str, values: pd.Series, min_records: int) -> Col
         stamps = pd.to_datetime(present, errors="coerce", format="mixed").dropna()
         if getattr(stamps.dt, "tz", None) is not None:
             stamps = stamps.dt.tz_localize(None)
-        nanos = stamps.astype("int64").to_numpy(dtype=np.float64)
+        nanos = stamps.astype("datetime64[ns]").astype("int64").to_numpy(dtype=np.float64)
         low, high = _range(nanos, min_records)
         has_time = bool((stamps != stamps.dt.normalize()).any())
         return ColumnFormat(name, encoding, low=low, high=high, has_time=has_time)

@@ -3,7 +3,9 @@
 The context is the row's codes as the tabular model encoded them (its own tabular columns and, for
 a table under a context key, its parents'): each sub-column's code has an embedding, their sum is
 the context vector, which sets the LSTM's initial state and is added to every input embedding (so
-the condition does not fade over a long text). About 3M weights at a 3,000-token vocabulary.
+the condition does not fade over a long text). About 1.2M weights at a 2,000-token vocabulary,
+less than the reference's 3M: on a shared 2-core CPU the 3M shape (256 / 384) trained a tenth of an
+epoch of 10,000 tweets in the benchmark's budget and generated 21 texts/s; this one is 2.3x cheaper.
 """
 
 from __future__ import annotations
@@ -24,8 +26,8 @@ State = tuple[torch.Tensor, torch.Tensor]
 class LSTMShape:
     vocab_size: int
     context_cards: tuple[int, ...]
-    embedding: int = 256
-    hidden: int = 384
+    embedding: int = 128
+    hidden: int = 256
     layers: int = 1
     dropout: float = 0.1
 

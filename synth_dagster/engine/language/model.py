@@ -29,7 +29,7 @@ from synth_dagster.engine.training import TrainingReport
 LSTM_MODEL = "MOSTLY_AI/LSTMFromScratch-3m"
 PROTECTION_RECORDS = 5  # value protection's k: tokens and categories of fewer records are not learned
 MAX_TOKENS = 256  # per column value: longer texts are cut for training
-VOCAB_SIZE = 3000
+VOCAB_SIZE = 2000
 META, WEIGHTS, TOKENIZER = "language.json", "language.pt", "language-tokenizer.json"
 
 
