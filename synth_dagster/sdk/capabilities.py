@@ -9,6 +9,8 @@ what is refused of it is a setting that cannot give a guarantee.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from synth_dagster.domain import (
     ConfigError,
     GeneratorConfig,
@@ -92,9 +94,7 @@ def _language_problems(where: str, table: SourceTableConfig) -> list[str]:
     where = f"{where}: language_model_configuration"
     problems = []
     if mc.model not in (None, DEFAULT_LANGUAGE_MODEL):
-        problems.append(
-            f"{where}.model: {mc.model!r} is not available in this version; use '{DEFAULT_LANGUAGE_MODEL}'"
-        )
+        problems += _causal_problems(where, table, mc.model)
     if mc.differential_privacy is not None:
         problems.append(
             f"{where}.differential_privacy: the language model does not train with DP-SGD in this version; "
@@ -105,6 +105,27 @@ def _language_problems(where: str, table: SourceTableConfig) -> list[str]:
             f"{where}.compute: compute resources are not selectable in this version; remove the field"
         )
     return problems
+
+
+def _causal_problems(where: str, table: SourceTableConfig, model: str) -> list[str]:
+    """A Hugging Face model must be a local folder (no hub here) and learns one LANGUAGE_TEXT column."""
+    path = Path(model).expanduser()
+    if not (path / "config.json").is_file():
+        what = "holds no Hugging Face model (no config.json)" if path.is_dir() else "is no local folder"
+        return [
+            f"{where}.model: {model!r} {what}; the model hub cannot be reached here, so use "
+            f"'{DEFAULT_LANGUAGE_MODEL}' or the path of a folder that save_pretrained wrote"
+        ]
+    encodings = [
+        c.model_encoding_type.value for c in table.columns or [] if c.model_encoding_type.is_language
+    ]
+    if encodings != ["LANGUAGE_TEXT"]:
+        return [
+            f"{where}.model: a Hugging Face model learns one LANGUAGE_TEXT column here (the grammars of "
+            f"LANGUAGE_CATEGORICAL / NUMERIC / DATETIME are compiled for the LSTM's tokenizer); the table has "
+            f"{encodings}: use '{DEFAULT_LANGUAGE_MODEL}'"
+        ]
+    return []
 
 
 def refuse_unsupported_generator(config: GeneratorConfig) -> None:

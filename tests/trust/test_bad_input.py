@@ -206,7 +206,7 @@ CASES = [
             columns=[{"name": "a"}, {"name": "b", "model_encoding_type": "LANGUAGE_TEXT"}],
             language_model_configuration={"model": "no-such/model"},
         ),
-        r"language_model_configuration.model: 'no-such/model' is not available",
+        r"language_model_configuration.model: 'no-such/model' is no local folder; the model hub cannot",
     ),
     Case(
         "relative-on-flat",

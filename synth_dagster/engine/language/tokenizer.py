@@ -15,9 +15,12 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+
+if TYPE_CHECKING:  # why lazy: `tokenizers` is the `language` extra; the tabular engine runs without it
+    from tokenizers import Tokenizer
 
 PAD, END, NULL = "<pad>", "</s>", "<na>"
 COLUMN_MARK = "<c{}>"  # the first token of the i-th language column of a row
@@ -69,10 +72,14 @@ class TextTokenizer:
 
     @classmethod
     def from_json(cls, text: str) -> TextTokenizer:
+        from tokenizers import Tokenizer
+
         return cls(Tokenizer.from_str(text))
 
 
 def _unigram(vocab: list[tuple[str, float]]) -> Tokenizer:
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
+
     tokenizer = Tokenizer(models.Unigram(vocab, unk_id=0, byte_fallback=False))
     tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tokenizer.decoder = decoders.ByteLevel()
@@ -84,6 +91,8 @@ def train_tokenizer(
 ) -> TextTokenizer:
     """A Unigram tokenizer of at most `vocab_size` pieces over `texts` (one per record and column);
     pieces seen in fewer than `min_records` distinct records are dropped (see the module doc)."""
+    from tokenizers import pre_tokenizers, trainers
+
     specials = special_tokens(n_columns)
     tokenizer = _unigram([(PAD, 0.0)])
     trainer = trainers.UnigramTrainer(
@@ -103,6 +112,8 @@ def _canonical(
     """The trained pieces, rescored by one deterministic pass and without the pieces of fewer than
     `min_records` records. why: the trainer's scores (and so the token ids) vary from run to run
     (parallel sums), while the set of pieces it picks does not; random_state must reproduce."""
+    from tokenizers import pre_tokenizers
+
     pieces = [p for p, _ in json.loads(tokenizer.to_str())["model"]["vocab"] if p not in specials]
     alphabet = set(pre_tokenizers.ByteLevel.alphabet())
     pieces = sorted(set(pieces) | alphabet)

@@ -18,6 +18,7 @@ import pandas as pd
 from synth_dagster.domain import ModelConfiguration, SourceTableConfig
 from synth_dagster.engine.errors import EngineInputError
 from synth_dagster.engine.flat import FlatGenerator
+from synth_dagster.engine.language.causal import CausalLanguageModel, check_model_path
 from synth_dagster.engine.language.model import LSTM_MODEL, LanguageModel
 from synth_dagster.engine.language.sampling import FREE, SampleSettings
 from synth_dagster.engine.language.training import LanguageSettings
@@ -29,6 +30,7 @@ from synth_dagster.engine.multitable.families import (
     TrainingInput,
 )
 from synth_dagster.engine.multitable.roles import TableKind
+from synth_dagster.engine.multitable.state import TableState
 
 
 @dataclass
@@ -36,7 +38,7 @@ class WithText:
     """A table's tabular model and the language model of its language columns."""
 
     tabular: Any
-    language: LanguageModel
+    language: LanguageModel | CausalLanguageModel
 
 
 def language_encodings(table: SourceTableConfig) -> dict[str, str]:
@@ -48,12 +50,13 @@ def language_encodings(table: SourceTableConfig) -> dict[str, str]:
     }
 
 
+def language_model_name(table: SourceTableConfig) -> str:
+    mc = table.language_model_configuration or ModelConfiguration()
+    return mc.model or LSTM_MODEL
+
+
 def language_settings(table: SourceTableConfig, random_state: int | None) -> LanguageSettings:
     mc = table.language_model_configuration or ModelConfiguration()
-    if mc.model not in (None, LSTM_MODEL):
-        raise EngineInputError(
-            f"table {table.name!r}: language model {mc.model!r} is not available; use {LSTM_MODEL!r}"
-        )
     return LanguageSettings(
         max_epochs=mc.max_epochs if mc.max_epochs is not None else 100.0,
         max_training_time=mc.max_training_time,
@@ -84,16 +87,7 @@ class WithLanguage:
         rows = np.arange(len(state.labels))
         if settings.max_sample_size and len(rows) > settings.max_sample_size:
             rows = np.sort(job.rng.choice(rows, settings.max_sample_size, replace=False))
-        language = LanguageModel.fit(
-            job.frame.loc[state.labels[rows], list(encodings)].reset_index(drop=True),
-            encodings,
-            state.ancestry[rows],
-            state.ancestry_cards,
-            np.asarray(state.validation[rows], dtype=bool),
-            settings,
-            job.on_progress,
-            job.should_stop,
-        )
+        language = _fit_language(job, encodings, job.frame.loc[state.labels[rows]], state, rows, settings)
         return replace(
             fitted, model=WithText(fitted.model, language), encodings={**fitted.encodings, **encodings}
         )
@@ -109,6 +103,8 @@ class WithLanguage:
         tabular = self.inner.load(directory)
         if LanguageModel.exists(directory):
             return WithText(tabular, LanguageModel.load(directory))
+        if CausalLanguageModel.exists(directory):
+            return WithText(tabular, CausalLanguageModel.load(directory))
         return tabular
 
     def row_model(self, model: Any) -> FlatGenerator:
@@ -117,7 +113,7 @@ class WithLanguage:
     def sample(self, job: DrawInput) -> DrawnTable:
         if not isinstance(job.model, WithText):
             return self.inner.sample(job)
-        language: LanguageModel = job.model.language
+        language = job.model.language
         seed = job.seed
         tabular_seed = None if seed is None else seed.drop(columns=language.columns, errors="ignore")
         drawn = self.inner.sample(replace(job, model=job.model.tabular, seed=tabular_seed))
@@ -125,7 +121,11 @@ class WithLanguage:
         settings = SampleSettings(
             temperature=job.temperature, top_p=job.top_p, seed=int(job.rng.integers(2**31))
         )
-        texts = language.sample(drawn.ancestry, seeded, settings, job.on_progress)
+        if isinstance(language, CausalLanguageModel):
+            context = drawn.frame[language.context_columns].reset_index(drop=True)
+            texts = language.sample(context, seeded, settings, job.on_progress)
+        else:
+            texts = language.sample(drawn.ancestry, seeded, settings, job.on_progress)
         frame = drawn.frame.reset_index(drop=True)
         for column in language.columns:
             values = texts[column]
@@ -134,6 +134,41 @@ class WithLanguage:
                 values = values.astype(object).where(given.isna(), given)  # seeded values unchanged
             frame[column] = values.to_numpy()
         return replace(drawn, frame=frame)
+
+
+def _fit_language(
+    job: TrainingInput,
+    encodings: dict[str, str],
+    rows: pd.DataFrame,
+    state: TableState,
+    kept: np.ndarray,
+    settings: LanguageSettings,
+) -> LanguageModel | CausalLanguageModel:
+    """The LSTM on the rows' codes, or a local causal LM prompted with the rows' tabular values."""
+    name = language_model_name(job.table)
+    values = rows[list(encodings)].reset_index(drop=True)
+    validation = np.asarray(state.validation[kept], dtype=bool)
+    if name == LSTM_MODEL:
+        return LanguageModel.fit(
+            values,
+            encodings,
+            state.ancestry[kept],
+            state.ancestry_cards,
+            validation,
+            settings,
+            job.on_progress,
+            job.should_stop,
+        )
+    check_model_path(name, job.table.name)
+    if list(encodings.values()) != ["LANGUAGE_TEXT"]:
+        raise EngineInputError(
+            f"table {job.table.name!r}: a Hugging Face language model learns one LANGUAGE_TEXT column; "
+            f"columns {list(encodings)} need '{LSTM_MODEL}' (its grammars are compiled for its tokenizer)"
+        )
+    context = rows.drop(columns=[*encodings, *job.table.key_columns], errors="ignore").reset_index(drop=True)
+    return CausalLanguageModel.fit(
+        name, values, context, validation, settings, job.on_progress, job.should_stop
+    )
 
 
 def _seeded(columns: list[str], seed: pd.DataFrame | None, n: int) -> list[list[Any] | None]:
