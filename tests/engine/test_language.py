@@ -148,3 +148,33 @@ def test_table_of_only_text_trains_and_draws(tmp_path) -> None:
     )["t"]
     assert list(out.columns) == ["text"] and len(out) == 20
     assert out["text"].str.startswith("a ").mean() >= 0.8
+
+
+def test_text_of_a_child_table_follows_its_parent(tmp_path) -> None:
+    rng = np.random.default_rng(4)
+    parents = pd.DataFrame({"id": np.arange(120), "color": rng.choice(COLORS, 120)})
+    child_of = np.repeat(parents["id"].to_numpy(), 3)
+    children = pd.DataFrame(
+        {"pid": child_of, "text": [f"child of a {c} parent" for c in parents["color"].to_numpy()[child_of]]}
+    )
+    config = GeneratorConfig.model_validate(
+        {
+            "name": "seq",
+            "random_state": 1,
+            "tables": [
+                {"name": "p", "primary_key": "id", "tabular_model_configuration": {"max_epochs": 3}},
+                {
+                    "name": "c",
+                    "foreign_keys": [{"column": "pid", "referenced_table": "p", "is_context": True}],
+                    "columns": [{"name": "pid"}, {"name": "text", "model_encoding_type": "LANGUAGE_TEXT"}],
+                    "tabular_model_configuration": {"max_epochs": 3},
+                    "language_model_configuration": {"max_epochs": 6},
+                },
+            ],
+        }
+    )
+    train_generator(config, {"p": parents, "c": children}, tmp_path / "g")
+    out = TrainedGenerator(tmp_path / "g").generate({"random_state": 1})
+    joined = out["c"].merge(out["p"], left_on="pid", right_on="id")
+    assert len(joined) == len(out["c"]) > 0
+    assert (joined["text"] == "child of a " + joined["color"] + " parent").mean() >= 0.9
