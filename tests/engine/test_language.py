@@ -68,6 +68,9 @@ def test_text_follows_the_tabular_columns_of_its_row(generator: TrainedGenerator
     expected = "a " + out["color"] + " box of size " + out["size"].astype(str)
     assert (out["text"] == expected).mean() >= 0.9
     assert generator.summaries["t"].encodings["text"] == "LANGUAGE_TEXT"
+    figures = generator.summaries["t"].language
+    assert figures["model"] == "MOSTLY_AI/LSTMFromScratch-3m" and figures["epochs"] > 0
+    assert figures["parameters"] > 100_000 and figures["best_val_loss"] < 1.0
 
 
 def test_seeded_values_come_back_and_condition_the_text(generator: TrainedGenerator) -> None:

@@ -89,7 +89,10 @@ class WithLanguage:
             rows = np.sort(job.rng.choice(rows, settings.max_sample_size, replace=False))
         language = _fit_language(job, encodings, job.frame.loc[state.labels[rows]], state, rows, settings)
         return replace(
-            fitted, model=WithText(fitted.model, language), encodings={**fitted.encodings, **encodings}
+            fitted,
+            model=WithText(fitted.model, language),
+            encodings={**fitted.encodings, **encodings},
+            language=_figures(job.table, language),
         )
 
     def save(self, model: Any, directory: Path) -> None:
@@ -169,6 +172,23 @@ def _fit_language(
     return CausalLanguageModel.fit(
         name, values, context, validation, settings, job.on_progress, job.should_stop
     )
+
+
+def _figures(table: SourceTableConfig, language: LanguageModel | CausalLanguageModel) -> dict[str, Any]:
+    report = language.report
+    figures: dict[str, Any] = {
+        "model": language_model_name(table),
+        "parameters": language.parameters if isinstance(language, LanguageModel) else None,
+    }
+    if report is not None:
+        figures.update(
+            epochs=round(report.epochs, 3),
+            steps=report.steps,
+            seconds=round(report.seconds, 2),
+            best_val_loss=round(report.best_val_loss, 4),
+            stop_reason=report.stop_reason,
+        )
+    return figures
 
 
 def _seeded(columns: list[str], seed: pd.DataFrame | None, n: int) -> list[list[Any] | None]:
