@@ -40,7 +40,11 @@ def _choose(logits: torch.Tensor, settings: SampleSettings, generator: torch.Gen
         keep = torch.cumsum(ordered, dim=-1) - ordered < settings.top_p
         keep[:, 0] = True
         probs = torch.zeros_like(probs).scatter(1, order, ordered * keep)
-    return torch.multinomial(probs, 1, generator=generator)[:, 0]
+    # inverse-CDF sampling: torch.multinomial took half of the generation time (profiled)
+    cdf = torch.cumsum(probs, dim=-1)
+    u = torch.rand(probs.shape[0], 1, generator=generator) * cdf[:, -1:]
+    index = torch.searchsorted(cdf, u.clamp_min(torch.finfo(cdf.dtype).tiny))[:, 0]
+    return index.clamp_(max=probs.shape[1] - 1)
 
 
 def _grammar_mask(matchers: list[Any], rows: np.ndarray, n_vocab: int, width: int) -> torch.Tensor:
