@@ -20,7 +20,11 @@ MANIFEST = "generator.json"
 TABLES_DIR = "tables"
 _TABLE_FILES = frozenset(
     {"meta.json", "model.pt", "keys.json", "sequence.json", "sequence.pt", "rows.parquet", "codes.npy"}
+    # the language model of LANGUAGE_* columns (engine/language)
+    | {"language.json", "language.pt", "language-tokenizer.json", "causal.json"}
 )
+_ADAPTER_DIR = "causal-adapter"  # a fine-tuned causal LM's LoRA adapter, as peft writes it
+_ADAPTER_FILES = frozenset({"adapter_model.safetensors", "adapter_config.json"})
 _MATCHER_FILES = frozenset({"matcher.json", "matcher.pt"})
 _COMBINATIONS = re.compile(r"combinations_\d{1,4}\.parquet")
 
@@ -36,6 +40,8 @@ def allowed_file(relative: str) -> bool:
         return False
     if len(parts) == 3:
         return parts[2] in _TABLE_FILES or bool(_COMBINATIONS.fullmatch(parts[2]))
+    if parts[2] == _ADAPTER_DIR:
+        return parts[3] in _ADAPTER_FILES
     return parts[2].startswith("fk-") and parts[3] in _MATCHER_FILES
 
 

@@ -145,6 +145,10 @@ def generator_metadata(client: SynthClient, generator: Generator, checks_passed:
                 out[f"{prefix}{key}"] = dg.MetadataValue.int(int(s[key]))
         if s.get("stop_reason"):
             out[f"{prefix}stop_reason"] = dg.MetadataValue.text(str(s["stop_reason"]))
+        language = s.get("language") or {}
+        for key in ("epochs", "seconds", "best_val_loss"):  # the language model's figures
+            if language.get(key) is not None:
+                out[f"{prefix}language_{key}"] = dg.MetadataValue.float(float(language[key]))
         if s.get("epsilon") is not None:  # differential privacy: ε spent at δ
             out[f"{prefix}dp_epsilon"] = dg.MetadataValue.float(round(float(s["epsilon"]), 4))
             out[f"{prefix}dp_delta"] = dg.MetadataValue.float(float(s["delta"]))

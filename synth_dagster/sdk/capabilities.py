@@ -9,6 +9,8 @@ what is refused of it is a setting that cannot give a guarantee.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from synth_dagster.domain import (
     ConfigError,
     GeneratorConfig,
@@ -17,6 +19,7 @@ from synth_dagster.domain import (
     SyntheticDatasetConfig,
     SyntheticProbeConfig,
 )
+from synth_dagster.domain.config import DEFAULT_LANGUAGE_MODEL
 from synth_dagster.domain.enums import ModelEncodingType
 
 
@@ -68,16 +71,7 @@ def _table_problems(table: SourceTableConfig) -> list[str]:
             f"{where}: differential_privacy is set on a lookup table, which is kept as it is (not trained, "
             "its rows come back unchanged); remove it, or set is_lookup=False to synthesize the table"
         )
-    language = [c.name for c in table.columns or [] if c.model_encoding_type.is_language]
-    if language:
-        problems.append(
-            f"{where}: columns {language} use LANGUAGE_* encodings, which need the language model (not "
-            "available in this version); use TABULAR_CHARACTER or TABULAR_CATEGORICAL for now"
-        )
-    elif table.language_model_configuration is not None:
-        problems.append(
-            f"{where}: language_model_configuration is set, but this version has no language model; remove it"
-        )
+    problems += _language_problems(where, table)
     relative = [
         c.name
         for c in table.columns or []
@@ -90,6 +84,48 @@ def _table_problems(table: SourceTableConfig) -> list[str]:
             "TABULAR_DATETIME (or AUTO), or give the table a context foreign key"
         )
     return problems
+
+
+def _language_problems(where: str, table: SourceTableConfig) -> list[str]:
+    """What the language model (engine/language) cannot apply."""
+    mc = table.language_model_configuration
+    if mc is None:
+        return []
+    where = f"{where}: language_model_configuration"
+    problems = []
+    if mc.model not in (None, DEFAULT_LANGUAGE_MODEL):
+        problems += _causal_problems(where, table, mc.model)
+    if mc.differential_privacy is not None:
+        problems.append(
+            f"{where}.differential_privacy: the language model does not train with DP-SGD in this version; "
+            "remove it (the tabular model's differential_privacy is applied)"
+        )
+    if mc.compute is not None:
+        problems.append(
+            f"{where}.compute: compute resources are not selectable in this version; remove the field"
+        )
+    return problems
+
+
+def _causal_problems(where: str, table: SourceTableConfig, model: str) -> list[str]:
+    """A Hugging Face model must be a local folder (no hub here) and learns one LANGUAGE_TEXT column."""
+    path = Path(model).expanduser()
+    if not (path / "config.json").is_file():
+        what = "holds no Hugging Face model (no config.json)" if path.is_dir() else "is no local folder"
+        return [
+            f"{where}.model: {model!r} {what}; the model hub cannot be reached here, so use "
+            f"'{DEFAULT_LANGUAGE_MODEL}' or the path of a folder that save_pretrained wrote"
+        ]
+    encodings = [
+        c.model_encoding_type.value for c in table.columns or [] if c.model_encoding_type.is_language
+    ]
+    if encodings != ["LANGUAGE_TEXT"]:
+        return [
+            f"{where}.model: a Hugging Face model learns one LANGUAGE_TEXT column here (the grammars of "
+            f"LANGUAGE_CATEGORICAL / NUMERIC / DATETIME are compiled for the LSTM's tokenizer); the table has "
+            f"{encodings}: use '{DEFAULT_LANGUAGE_MODEL}'"
+        ]
+    return []
 
 
 def refuse_unsupported_generator(config: GeneratorConfig) -> None:

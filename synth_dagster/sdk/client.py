@@ -187,7 +187,7 @@ class SynthClient:
     def models(self) -> dict[str, list[str]]:
         """The model names a ModelConfiguration accepts, per model type.
 
-        LANGUAGE lists the built-in name; the engine does not train language models yet.
+        LANGUAGE lists the LSTM trained from scratch (engine/language).
         """
         return {"TABULAR": list(TABULAR_MODELS.values()), "LANGUAGE": [DEFAULT_LANGUAGE_MODEL]}
 

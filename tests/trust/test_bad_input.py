@@ -201,9 +201,12 @@ CASES = [
     ),
     Case("compute-refused", model(compute="gpu-1"), r"compute.*remove the field"),
     Case(
-        "language-refused",
-        create(columns=[{"name": "a"}, {"name": "b", "model_encoding_type": "LANGUAGE_TEXT"}]),
-        r"LANGUAGE_\* encodings.*TABULAR_CHARACTER",
+        "language-model-unknown",
+        create(
+            columns=[{"name": "a"}, {"name": "b", "model_encoding_type": "LANGUAGE_TEXT"}],
+            language_model_configuration={"model": "no-such/model"},
+        ),
+        r"language_model_configuration.model: 'no-such/model' is no local folder; the model hub cannot",
     ),
     Case(
         "relative-on-flat",

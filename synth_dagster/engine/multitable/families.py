@@ -55,6 +55,7 @@ class FittedTable:
     holdout: np.ndarray  # index labels of the rows held out for validation
     rows: int  # rows the model learned from (training and validation)
     encodings: dict[str, str]
+    language: dict[str, Any] | None = None  # the language model's figures (see TableSummary)
 
 
 @dataclass

@@ -12,7 +12,6 @@ from dataclasses import replace
 from typing import Any
 
 from synth_dagster.domain import GeneratorConfig, ModelConfiguration, SourceTableConfig
-from synth_dagster.engine.errors import EngineInputError
 from synth_dagster.engine.flat import FlatOptions
 from synth_dagster.engine.multitable.frames import LOOKUP_KEY_PREFIX, lookup_tables, protects_values
 from synth_dagster.engine.privacy.settings import DPSettings
@@ -29,12 +28,8 @@ def base_options(
         )
         for c in (table.columns or [])
     }
-    language = [c for c, e in encodings.items() if e.startswith("LANGUAGE")]
-    if language:
-        raise EngineInputError(
-            f"table {table.name!r}: columns {language} use LANGUAGE encodings, which need the language model "
-            "(not available yet); use TABULAR_CHARACTER or TABULAR_CATEGORICAL for now"
-        )
+    # language columns are learned by the language model (multitable/language_family.py)
+    encodings = {c: e for c, e in encodings.items() if not e.startswith("LANGUAGE")}
     return FlatOptions(
         model_size=mc.model_size or "medium",
         max_sample_size=mc.max_sample_size,

@@ -5,13 +5,15 @@ from __future__ import annotations
 from synth_dagster.domain import SourceTableConfig
 from synth_dagster.engine.multitable.families import ModelFamily
 from synth_dagster.engine.multitable.flat_family import FlatFamily
+from synth_dagster.engine.multitable.language_family import WithLanguage
 from synth_dagster.engine.multitable.lookup_family import LookupFamily
 from synth_dagster.engine.multitable.roles import TableKind
 from synth_dagster.engine.multitable.sequence_family import SequenceFamily
 
 FAMILIES: dict[TableKind, ModelFamily] = {
-    "flat": FlatFamily(),
-    "sequence": SequenceFamily(),
+    # tables with LANGUAGE_* columns add a language model to their tabular model
+    "flat": WithLanguage(FlatFamily()),
+    "sequence": WithLanguage(SequenceFamily()),
     "lookup": LookupFamily(),
 }
 

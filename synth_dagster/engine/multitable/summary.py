@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 MANIFEST = "generator.json"
 
@@ -23,3 +24,6 @@ class TableSummary:
     # composed sequentially) at δ; None when the table trained without it
     epsilon: float | None = None
     delta: float | None = None
+    # the language model of LANGUAGE_* columns: model, parameters, epochs, steps, seconds,
+    # best_val_loss, stop_reason; None when the table has none
+    language: dict[str, Any] | None = None

@@ -172,6 +172,7 @@ def _summary(
         model_size_bytes=sum(f.stat().st_size for f in directory.iterdir() if f.is_file()),
         epsilon=report.privacy["epsilon"] if report.privacy else None,
         delta=report.privacy["delta"] if report.privacy else None,
+        language=fitted.language,
     )
 
 

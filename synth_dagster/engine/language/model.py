@@ -1,0 +1,181 @@
+"""MOSTLY_AI/LSTMFromScratch-3m: the language model of a table's LANGUAGE_* columns.
+
+`fit` learns the columns' formats and a tokenizer from the training rows, serializes each row as
+`<c0> value </s> <c1> value </s> ...` after its context codes, and trains the context LSTM.
+Saved as JSON (formats, shape, tokenizer) and a `weights_only` state dict: nothing is unpickled.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from synth_dagster.engine.language.formats import ColumnFormat, learn_format
+from synth_dagster.engine.language.lstm import ContextLSTM, LSTMShape, few_threads, parameter_count
+from synth_dagster.engine.language.sampling import SampleSettings, sample_columns
+from synth_dagster.engine.language.tokenizer import TextTokenizer, train_tokenizer
+from synth_dagster.engine.language.training import LanguageSettings, TokenRows, train_language_model
+from synth_dagster.engine.progress import ProgressCallback, StopCheck
+from synth_dagster.engine.training import TrainingReport
+
+LSTM_MODEL = "MOSTLY_AI/LSTMFromScratch-3m"
+PROTECTION_RECORDS = 5  # value protection's k: tokens and categories of fewer records are not learned
+MAX_TOKENS = 256  # per column value: longer texts are cut for training
+VOCAB_SIZE = 2000
+META, WEIGHTS, TOKENIZER = "language.json", "language.pt", "language-tokenizer.json"
+
+
+@dataclass
+class LanguageModel:
+    formats: list[ColumnFormat]
+    tokenizer: TextTokenizer
+    network: ContextLSTM
+    limits: list[int]  # most tokens sampled per column value
+    report: TrainingReport | None = None
+
+    @property
+    def columns(self) -> list[str]:
+        return [f.name for f in self.formats]
+
+    @classmethod
+    def fit(
+        cls,
+        frame: pd.DataFrame,
+        encodings: dict[str, str],
+        codes: np.ndarray,
+        cards: tuple[int, ...],
+        validation: np.ndarray,
+        settings: LanguageSettings,
+        on_progress: ProgressCallback,
+        should_stop: StopCheck,
+    ) -> LanguageModel:
+        """Learn `frame`'s columns (one encoding each) from rows whose context codes are `codes`."""
+        k = PROTECTION_RECORDS if settings.value_protection else 1
+        formats = [learn_format(c, encodings[c], frame[c][~validation], k) for c in frame.columns]
+        texts = [f.texts(frame[f.name]) for f in formats]
+        training = [t for column in texts for t, v in zip(column, validation, strict=True) if t and not v]
+        tokenizer = train_tokenizer(training, len(formats), vocab_size=VOCAB_SIZE, min_records=k)
+        rows, limits = _token_rows(tokenizer, formats, texts, codes)
+        torch.manual_seed(settings.random_state if settings.random_state is not None else 0)
+        network = ContextLSTM(LSTMShape(tokenizer.vocab_size, tuple(cards)))
+        with few_threads():
+            report = train_language_model(network, rows, validation, settings, on_progress, should_stop)
+        return cls(formats, tokenizer, network, limits, report)
+
+    @cached_property
+    def parameters(self) -> int:
+        return parameter_count(self.network)
+
+    def sample(
+        self,
+        codes: np.ndarray,
+        seeded: Sequence[Sequence[Any] | None],
+        settings: SampleSettings,
+        on_progress: ProgressCallback,
+    ) -> pd.DataFrame:
+        """The language columns of rows with context `codes` (seeded values are conditioned on)."""
+        factory = self._matcher if any(f.constrained for f in self.formats) else None
+        with few_threads():
+            texts = sample_columns(
+                self.network,
+                self.tokenizer,
+                self.formats,
+                self.limits,
+                codes,
+                seeded,
+                settings,
+                on_progress,
+                factory,
+            )
+        return pd.DataFrame({f.name: f.values(t) for f, t in zip(self.formats, texts, strict=True)})
+
+    @cached_property
+    def _ll_tokenizer(self) -> Any:
+        import llguidance.hf
+        from transformers import PreTrainedTokenizerFast
+
+        fast = PreTrainedTokenizerFast(tokenizer_object=self.tokenizer.tokenizer, eos_token="</s>")
+        return llguidance.hf.from_tokenizer(
+            fast, n_vocab=self.tokenizer.vocab_size, eos_token=self.tokenizer.end
+        )
+
+    def _matcher(self, regex: str) -> Any:
+        import llguidance
+
+        matcher = llguidance.LLMatcher(self._ll_tokenizer, llguidance.LLMatcher.grammar_from_regex(regex))
+        if matcher.is_error():
+            raise ValueError(f"the grammar {regex!r} does not compile: {matcher.get_error()}")
+        return matcher
+
+    def save(self, directory: Path) -> None:
+        meta = {
+            "model": LSTM_MODEL,
+            "formats": [f.to_json() for f in self.formats],
+            "shape": self.network.shape.to_json(),
+            "limits": self.limits,
+        }
+        (directory / META).write_text(json.dumps(meta))
+        (directory / TOKENIZER).write_text(self.tokenizer.to_json())
+        torch.save(self.network.state_dict(), directory / WEIGHTS)
+
+    @classmethod
+    def load(cls, directory: Path) -> LanguageModel:
+        meta = json.loads((directory / META).read_text())
+        network = ContextLSTM(LSTMShape.from_json(meta["shape"]))
+        network.load_state_dict(torch.load(directory / WEIGHTS, weights_only=True))
+        network.eval()
+        tokenizer = TextTokenizer.from_json((directory / TOKENIZER).read_text())
+        formats = [ColumnFormat.from_json(f) for f in meta["formats"]]
+        return cls(formats, tokenizer, network, list(meta["limits"]))
+
+    @staticmethod
+    def exists(directory: Path) -> bool:
+        return (directory / META).is_file()
+
+
+def _token_rows(
+    tokenizer: TextTokenizer,
+    formats: list[ColumnFormat],
+    texts: list[list[str | None]],
+    codes: np.ndarray,
+) -> tuple[TokenRows, list[int]]:
+    """Each row as `<c0> value </s> <c1> value </s> ...`; the per-column sampling limits."""
+    n = len(codes)
+    rows: list[list[int]] = [[] for _ in range(n)]
+    learned: list[list[bool]] = [[] for _ in range(n)]
+    limits = []
+    for j, (fmt, column) in enumerate(zip(formats, texts, strict=True)):
+        encoded = tokenizer.encode([t or "" for t in column])
+        longest = 1
+        for i, (text, ids) in enumerate(zip(column, encoded, strict=True)):
+            body = [tokenizer.null] if text is None else ids[:MAX_TOKENS]
+            longest = max(longest, len(body))
+            piece = [tokenizer.mark(j), *body, tokenizer.end]
+            rows[i] += piece
+            learned[i] += [False] + [True] * (len(piece) - 1)  # the mark is forced, the rest learned
+        limits.append(_limit(fmt, longest))
+    lengths = np.array([len(r) for r in rows], dtype=np.int64)
+    tokens = torch.full((n, int(lengths.max(initial=2))), tokenizer.pad, dtype=torch.long)
+    mask = torch.zeros((n, tokens.shape[1]), dtype=torch.bool)
+    for i, (row, flags) in enumerate(zip(rows, learned, strict=True)):
+        tokens[i, : len(row)] = torch.tensor(row)
+        mask[i, : len(flags)] = torch.tensor(flags)
+    return TokenRows(tokens, mask[:, 1:], lengths, torch.from_numpy(codes).long()), limits
+
+
+def _limit(fmt: ColumnFormat, longest: int) -> int:
+    """Tokens a sampled value may take: a constrained value always completes its grammar (every
+    token writes at least one byte), free text stops a little past the longest training text."""
+    if fmt.encoding == "LANGUAGE_CATEGORICAL":
+        return max(len(c.encode()) for c in fmt.categories) + 2
+    if fmt.encoding in ("LANGUAGE_NUMERIC", "LANGUAGE_DATETIME"):
+        return 40
+    return min(int(longest * 1.1) + 2, MAX_TOKENS)
