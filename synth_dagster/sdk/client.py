@@ -118,16 +118,21 @@ class SynthClient:
         start: bool = True,
         wait: bool = True,
         progress_bar: bool = True,
+        chunk_rows: int | None = None,
     ) -> SyntheticDataset:
         """Create a synthetic dataset and generate it in a background job.
 
         `size`: rows per subject table (default: as many as the training data); `seed`: a DataFrame
         (or records) of fixed column values for conditional generation. Both fill in what `config`
         leaves open. A `delivery` in the config writes the tables to a destination connector.
+        The rows are drawn and written in chunks of `chunk_rows` rows (default 250,000), so memory
+        does not grow with `size`; a larger dataset is stored as one Parquet part per chunk (read it
+        with `sd.data()`, `sd.iter_data()` or `sd.data_path()`). Chunk i is seeded by
+        (random_state, i): the same size, seed and chunk_rows give the same rows.
         """
         g = self._generator(generator)
         self._require_done(g)
-        dataset = self.synthetic_datasets._create(g, config, size, seed, name)
+        dataset = self.synthetic_datasets._create(g, config, size, seed, name, chunk_rows)
         if start:
             dataset.generation.start()
             if wait:

@@ -29,6 +29,7 @@ from synth_dagster.domain import (
     SyntheticDatasetConfig,
 )
 from synth_dagster.engine import TrainedGenerator, TrainingCanceled, train_generator
+from synth_dagster.engine.multitable.chunks import DEFAULT_CHUNK_ROWS, plan_chunks
 from synth_dagster.engine.progress import EngineProgress
 from synth_dagster.sdk import quality
 from synth_dagster.sdk.connectors import load_connector_config
@@ -52,6 +53,7 @@ from synth_dagster.sdk.jobs.state import (
     table_file,
     write_state,
 )
+from synth_dagster.sdk.jobs.streaming import local_parts, write_chunks
 from synth_dagster.sdk.jobs.tracker import JobTracker, generation_steps, training_steps
 from synth_dagster.sdk.store import Store
 
@@ -320,18 +322,20 @@ class GenerationJob(_Job):
         def on_progress(event: EngineProgress) -> None:
             self.check()  # the engine has no stop hook for generation; raising here stops it
             tracker.engine_event(event)
-            if event.step == "GENERATE_DATA" and event.completed >= event.total:
+            if event.step == "GENERATE_DATA" and event.completed >= event.total and plan.n_chunks == 1:
                 tracker.done(StepCode.GENERATE_DATA, event.table)
 
         tracker.begin(StepCode.GENERATE_DATA, trained.order[0])
-        frames = trained.generate(config, on_progress=on_progress)
-        for name in frames:
-            tracker.done(StepCode.GENERATE_DATA, name)
-        self.check()
+        plan = plan_chunks(trained, config, int(record.get("chunk_rows") or DEFAULT_CHUNK_ROWS))
+        if plan.n_chunks > 1:
+            tracker.info(f"generating in {plan.n_chunks} chunks (random_state {plan.random_state})")
         data_dir = scratch / "data"
         data_dir.mkdir()
-        for name, frame in frames.items():
-            frame.to_parquet(data_dir / f"{table_file(name)}.parquet", index=False)
+        streamed = write_chunks(trained, config, plan, data_dir, self.check, on_progress)
+        for name in streamed.rows:
+            tracker.done(StepCode.GENERATE_DATA, name)
+        self.check()
+        frames = streamed.sample  # the data report scores chunk 0 (all rows of a one-chunk draw)
         enabled = {n for n in frames if config.table_configuration(n).enable_data_report is not False}
         for name in enabled:
             tracker.begin(StepCode.CREATE_DATA_REPORT, name)
@@ -349,7 +353,7 @@ class GenerationJob(_Job):
         if config.delivery is not None:
             self.check()
             tracker.begin(StepCode.DELIVER_DATA)
-            self.deliver(config, frames)
+            self.deliver(config, data_dir, streamed.paths)
             tracker.done(StepCode.DELIVER_DATA)
         tracker.begin(StepCode.FINALIZE_GENERATION)
         self.check()
@@ -357,14 +361,15 @@ class GenerationJob(_Job):
         self.publish(data_dir, f"{artifacts}/data")
         self.publish(scratch / "reports", f"{artifacts}/reports")
         tables = []
-        for name, frame in frames.items():
+        for name, relative in streamed.paths.items():
             report = qa.get(name, {}).get("report")
             tables.append(
                 {
                     "name": name,
-                    "total_rows": len(frame),
-                    "columns": list(frame.columns),
-                    "data": f"{artifacts}/data/{table_file(name)}.parquet",
+                    "total_rows": streamed.rows[name],
+                    "columns": streamed.columns[name],
+                    "data": f"{artifacts}/data/{relative}",
+                    "parts": streamed.parts[name] if plan.n_chunks > 1 else None,
                     "tabular_model_metrics": qa.get(name, {}).get("metrics"),
                     "report": f"{artifacts}/reports/{report}" if report else None,
                 }
@@ -372,15 +377,19 @@ class GenerationJob(_Job):
         tracker.info("generated " + ", ".join(f"{t['name']} ({t['total_rows']} rows)" for t in tables))
         return {"tables": tables}
 
-    def deliver(self, config: SyntheticDatasetConfig, frames: dict[str, pd.DataFrame]) -> None:
-        """Write every table to the destination connector: files below a folder, or tables in a schema."""
+    def deliver(self, config: SyntheticDatasetConfig, data_dir: Path, paths: dict[str, str]) -> None:
+        """Write every table to the destination connector: files below a folder, or tables in a schema.
+
+        Streamed part by part from the job's written files; the connector swaps old for new data only
+        once all of it is written (if_exists="replace")."""
         from synth_dagster.connectors import create_connector
 
         delivery = config.delivery
         assert delivery is not None and self.tracker is not None
         cfg = load_connector_config(self.store, delivery.destination_connector_id)
         with create_connector(cfg) as connector:
-            for name, frame in frames.items():
+            for name, relative in paths.items():
+                frame = local_parts(data_dir, relative)
                 if cfg.type.is_storage:
                     location = f"{delivery.location.rstrip('/')}/{table_file(name)}.parquet"
                 else:
