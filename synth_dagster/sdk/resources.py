@@ -130,6 +130,7 @@ class Generators(_Collection[Generator]):
         state = new_state()
         write_state(store, paths, state)
         record = {
+            "device": self.client.device,
             "id": gid,
             "name": cfg.name or f"generator-{gid[:8]}",
             "description": cfg.description,
@@ -193,6 +194,7 @@ class SyntheticDatasets(_Collection[SyntheticDataset]):
         write_state(store, paths, state)
         cfg.generator_id = generator.id
         record = {
+            "device": cfg.compute or self.client.device,  # compute is a device name (capabilities.py)
             "id": sid,
             "name": name or cfg.name or f"{generator.name or 'synthetic'} - synthetic {sid[:8]}",
             "description": cfg.description,

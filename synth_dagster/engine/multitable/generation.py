@@ -40,8 +40,10 @@ from synth_dagster.engine.workspace import matcher_dir, table_dir
 class TrainedGenerator:
     """A generator loaded from its workspace, ready to draw synthetic tables."""
 
-    def __init__(self, workspace: str | Path):
+    def __init__(self, workspace: str | Path, device: str | None = None):
+        """`device`: where flat tables are drawn ("auto", "cpu", "cuda[:N]"); None keeps the CPU."""
         self.workspace = Path(workspace)
+        self.device = device
         manifest = json.loads((self.workspace / MANIFEST).read_text())
         self.config = GeneratorConfig.model_validate(manifest["config"])
         self.summaries = {k: TableSummary(**v) for k, v in manifest["tables"].items()}
@@ -65,7 +67,10 @@ class TrainedGenerator:
         """The model of a table, as its family stores it."""
         self._check_name(name)
         if name not in self._models:
-            self._models[name] = family(self.roles(name).kind).load(table_dir(self.workspace, name))
+            kind = self.roles(name).kind
+            self._models[name] = family(kind).load(table_dir(self.workspace, name))
+            if self.device is not None and kind == "flat":
+                self._models[name].to_device(self.device)
         return self._models[name]
 
     def table(self, name: str) -> FlatGenerator:

@@ -29,6 +29,7 @@ from synth_dagster.domain import (
     SyntheticDatasetConfig,
 )
 from synth_dagster.engine import TrainedGenerator, TrainingCanceled, train_generator
+from synth_dagster.engine.device import resolve_device
 from synth_dagster.engine.multitable.chunks import DEFAULT_CHUNK_ROWS, plan_chunks
 from synth_dagster.engine.progress import EngineProgress
 from synth_dagster.sdk import quality
@@ -233,8 +234,10 @@ class TrainingJob(_Job):
                 f"{self.paths.artifacts(previous)}/model", scratch / "previous-model"
             )
             tracker.info(f"continuing from the saved weights of {previous}")
+        device = record.get("device")
+        tracker.info(f"training on {resolve_device(device)} (device {device or 'auto'!r})")
         summaries = train_generator(
-            config, frames, workspace, on_progress, self.canceled, warm_start=warm_start
+            config, frames, workspace, on_progress, self.canceled, warm_start=warm_start, device=device
         )
         trained = TrainedGenerator(workspace)
         report_tables = {
@@ -298,7 +301,7 @@ class GenerationJob(_Job):
                 table.configuration.sample_seed_data = read_frame(self.store, seed_file)
         return config
 
-    def _trained(self, generator_id: str) -> tuple[TrainedGenerator, str | None]:
+    def _trained(self, generator_id: str, device: str | None) -> tuple[TrainedGenerator, str | None]:
         gpaths = Paths(TRAINING, generator_id)
         gstate = read_state(self.store, gpaths)
         if gstate["status"] != ProgressStatus.DONE.value or not gstate.get("artifact"):
@@ -311,13 +314,13 @@ class GenerationJob(_Job):
             self.store.local_cache("generators", generator_id, artifact),
         )
         qa_dir = gpaths.qa(artifact)
-        return TrainedGenerator(model), qa_dir if self.store.exists(qa_dir) else None
+        return TrainedGenerator(model, device), qa_dir if self.store.exists(qa_dir) else None
 
     def execute(self, record: dict[str, Any], scratch: Path) -> dict[str, Any]:
         assert self.tracker is not None
         tracker = self.tracker
         config = self._config_with_seeds(record)
-        trained, qa_dir = self._trained(record["generator_id"])
+        trained, qa_dir = self._trained(record["generator_id"], record.get("device"))
 
         def on_progress(event: EngineProgress) -> None:
             self.check()  # the engine has no stop hook for generation; raising here stops it
