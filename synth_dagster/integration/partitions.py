@@ -77,12 +77,8 @@ def synthetic_slices_asset(
         chunks = generate_slice(synth.get_client(), generator_id, config, index, count, chunk_rows)
 
         def frames() -> Iterator[pd.DataFrame]:
-            drawn = False
             for tables in chunks:
-                drawn = True
                 yield tables[table]
-            if not drawn:  # more partitions than chunks: this slice is empty
-                yield pd.DataFrame()
 
         return dg.Output(
             frames(),

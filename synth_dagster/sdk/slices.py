@@ -60,5 +60,10 @@ def generate_slice(
         raise InvalidRequestError("a seeded dataset is drawn in one piece; drop the seed or the partitions")
     trained = client._trained(generator)
     plan = plan_chunks(trained, cfg, chunk_rows)
-    for _, frames in iter_chunks(trained, cfg, plan, plan.partition(index, count)):
+    chunks = plan.partition(index, count)
+    if not chunks:  # more slices than chunks: an empty part, with the tables' columns and dtypes
+        probe = client.probe(generator, size=1, return_type="dict")
+        assert isinstance(probe, dict)
+        yield {name: frame.head(0) for name, frame in probe.items()}
+    for _, frames in iter_chunks(trained, cfg, plan, chunks):
         yield frames
