@@ -75,7 +75,7 @@ def sample_codes(
     plan = _DrawPlan(
         model=model,
         sequence=sequence,
-        tables=model.step_tables(sequence),
+        tables=_step_tables(model, sequence),
         # Codes are kept in draw order with each sub-column's table offset added, so that a head's
         # input is a prefix slice of one matrix (no gather per step).
         offsets=torch.tensor(
@@ -106,6 +106,21 @@ def sample_codes(
     for (start, stop), codes in zip(batches, results, strict=True):
         out[start:stop, sequence] = codes
     return out
+
+
+def _step_tables(model: TabularARGN, sequence: list[int]) -> dict[int, StepTables]:
+    """The model's step tables for `sequence`, kept on the model until its weights change.
+
+    why: folding them costs as much as drawing ~50,000 rows; a dataset drawn in chunks asks for the
+    same tables once per chunk. Tensor versions grow with every in-place update (optimizer steps,
+    load_state_dict), so a trained-further model never reuses stale tables.
+    """
+    key = (tuple(sequence), tuple(p._version for p in model.parameters()), str(model.first_bias.device))
+    cached = getattr(model, "_step_tables_cache", None)
+    if cached is None or cached[0] != key:
+        cached = (key, model.step_tables(sequence))
+        model._step_tables_cache = cached  # type: ignore[attr-defined]
+    return cached[1]
 
 
 def _to(tensor: torch.Tensor | None, device: torch.device) -> torch.Tensor | None:
