@@ -12,6 +12,7 @@ from sdk_helpers import FAST
 from synth_dagster.engine import TrainedGenerator
 from synth_dagster.engine.multitable.chunks import iter_chunks, plan_chunks
 from synth_dagster.sdk import Generator, SynthClient
+from synth_dagster.sdk.slices import generate_slice
 
 
 @pytest.fixture(scope="module")
@@ -68,3 +69,16 @@ def test_a_small_dataset_keeps_one_file(small_generator: tuple[SynthClient, Gene
     assert [len(p) for p in dataset.iter_data()] == [50]
     trained = TrainedGenerator(client._trained(generator).workspace)
     pd.testing.assert_frame_equal(dataset.data(), trained.generate(dataset.config())["diamonds"])
+
+
+def test_slices_share_the_chunks_and_an_empty_slice_keeps_the_columns(
+    small_generator: tuple[SynthClient, Generator],
+) -> None:
+    client, generator = small_generator
+    config = {"random_state": 5, "tables": [{"name": "diamonds", "configuration": {"sample_size": 100}}]}
+    slices = [list(generate_slice(client, generator.id, config, i, 4, chunk_rows=50)) for i in range(4)]
+    assert [len(s) for s in slices] == [1, 1, 1, 1]
+    empty = slices[0][0]["diamonds"]
+    assert len(empty) == 0 and list(empty.columns) == list(slices[1][0]["diamonds"].columns)
+    ids = pd.concat([s[0]["diamonds"] for s in slices], ignore_index=True)["id"]
+    assert ids.tolist() == list(range(1, 101))
