@@ -93,8 +93,16 @@ def _letter_codes(n: int, width: int, rng: np.random.Generator) -> list[str]:
     return out
 
 
-def generate_keys(info: dict[str, Any], n: int, rng: np.random.Generator) -> pd.Series:
-    """n unique keys; integers count from 1, patterned strings keep prefix, suffix and padding."""
+def generate_keys(
+    info: dict[str, Any], n: int, rng: np.random.Generator, offset: int = 0, total: int | None = None
+) -> pd.Series:
+    """n unique keys; integers count from 1, patterned strings keep prefix, suffix and padding.
+
+    `offset` / `total`: these rows are rows offset.. of `total` generated in chunks; keys of different
+    chunks never collide (integers continue the count; drawn codes come from one fixed bijection).
+    """
+    if total is not None:
+        return _chunk_keys(info, n, offset, total)
     ids = np.arange(1, n + 1)
     if info["kind"] == "int":
         return pd.Series(ids).astype(info["dtype"])
@@ -112,3 +120,44 @@ def generate_keys(info: dict[str, Any], n: int, rng: np.random.Generator) -> pd.
         return pd.Series(values).astype(info["dtype"])
     except (TypeError, ValueError):
         return pd.Series(values, dtype=object)
+
+
+def _chunk_keys(info: dict[str, Any], n: int, offset: int, total: int) -> pd.Series:
+    """Keys offset+1 .. offset+n of `total`; drawn kinds map the row number through an affine
+    bijection modulo the code space (fixed, not drawn: every chunk must use the same one)."""
+    ids = np.arange(offset + 1, offset + n + 1, dtype=np.int64)
+    if info["kind"] == "int":
+        values: Any = ids
+    elif info["kind"] == "pattern":
+        values = [f"{info['prefix']}{i:0{info['width']}d}{info['suffix']}" for i in ids]
+    else:
+        alphabets = (
+            ["ABCDEFGHIJKLMNOPQRSTUVWXYZ"] * info["width"]
+            if info["kind"] == "letters"
+            else list(info.get("alphabets") or ["0123456789abcdef"] * max(int(info.get("width", 8)), 1))
+        )
+        while math.prod(len(a) for a in alphabets) < total + 1:
+            alphabets.insert(0, max(alphabets, key=len))
+        capacity = math.prod(len(a) for a in alphabets)
+        step = _coprime_step(capacity)
+        out = []
+        for i in ids:
+            value = (int(i) * step + 7) % capacity
+            chars = []
+            for alphabet in reversed(alphabets):
+                value, digit = divmod(value, len(alphabet))
+                chars.append(alphabet[digit])
+            out.append("".join(reversed(chars)))
+        values = out
+    try:
+        return pd.Series(values).astype(info["dtype"])
+    except (TypeError, ValueError):
+        return pd.Series(values, dtype=object)
+
+
+def _coprime_step(capacity: int) -> int:
+    """A step near 0.618 * capacity that is coprime with it, so i -> i * step mod capacity is a bijection."""
+    step = max(int(capacity * 0.6180339887) | 1, 1)
+    while math.gcd(step, capacity) != 1:
+        step += 2 if step + 2 < capacity else -(step - 1)
+    return step

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import nn
@@ -50,6 +51,17 @@ class ModelShape:
     # Sub-columns whose previous-row code gets a gated extra logit. The context vector then ends
     # with one more entry per repeat sub-column: that code as a float, -1 for a first row.
     repeat: tuple[int, ...] = ()
+
+    @classmethod
+    def from_dict(cls, shape: dict[str, Any]) -> ModelShape:
+        """The shape as `asdict` stored it (JSON lists back to tuples; `repeat` absent in old files)."""
+        return cls(
+            tuple(shape["cardinalities"]),
+            tuple(shape["column_of"]),
+            shape["size"],
+            shape["context_dim"],
+            tuple(shape.get("repeat", ())),
+        )
 
 
 @dataclass

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from synth_dagster.engine.device import manual_generator
 from synth_dagster.engine.model import StepTables, TabularARGN
 
 # Rows drawn together: small enough that the per-step tensors stay in cache.
@@ -69,20 +70,21 @@ def sample_codes(
     """
     shape = model.shape
     n_sub = len(shape.cardinalities)
+    device = model.first_bias.device  # a model moved to a GPU draws there; its batches follow it
     sequence = [j for c in column_order for j in range(n_sub) if shape.column_of[j] == c]
     plan = _DrawPlan(
         model=model,
         sequence=sequence,
-        tables=model.step_tables(sequence),
+        tables=_step_tables(model, sequence),
         # Codes are kept in draw order with each sub-column's table offset added, so that a head's
         # input is a prefix slice of one matrix (no gather per step).
         offsets=torch.tensor(
             [0, *np.cumsum([shape.cardinalities[j] for j in sequence])[:-1]], dtype=torch.long
-        ),
-        output_bias=[_output_bias(model, controls, j) for j in range(n_sub)],
+        ).to(device),
+        output_bias=[_to(_output_bias(model, controls, j), device) for j in range(n_sub)],
         controls=controls,
     )
-    fixed_seq = torch.from_numpy(np.ascontiguousarray(fixed[:, sequence]))
+    fixed_seq = torch.from_numpy(np.ascontiguousarray(fixed[:, sequence])).to(device)
     batches = [(start, min(start + GENERATION_BATCH, n_rows)) for start in range(0, n_rows, GENERATION_BATCH)]
     # One generator per batch, seeded in order from the caller's: the output does not depend on how
     # many threads draw the batches.
@@ -90,11 +92,11 @@ def sample_codes(
 
     def draw_batch(i: int) -> np.ndarray:
         start, stop = batches[i]
-        ctx = context[start:stop] if context is not None else None
-        return plan.draw(fixed_seq[start:stop], start, ctx, torch.Generator().manual_seed(seeds[i]))
+        ctx = context[start:stop].to(device) if context is not None else None
+        return plan.draw(fixed_seq[start:stop], start, ctx, manual_generator(seeds[i], device))
 
     out = np.empty((n_rows, n_sub), dtype=np.int64)
-    workers = min(DRAW_THREADS, len(batches), torch.get_num_threads())
+    workers = min(DRAW_THREADS, len(batches), torch.get_num_threads()) if device.type == "cpu" else 1
     if workers > 1:
         # Small per-step kernels scale better across threads than within one op.
         with _single_threaded_ops(), ThreadPoolExecutor(workers) as pool:
@@ -104,6 +106,25 @@ def sample_codes(
     for (start, stop), codes in zip(batches, results, strict=True):
         out[start:stop, sequence] = codes
     return out
+
+
+def _step_tables(model: TabularARGN, sequence: list[int]) -> dict[int, StepTables]:
+    """The model's step tables for `sequence`, kept on the model until its weights change.
+
+    why: folding them costs as much as drawing ~50,000 rows; a dataset drawn in chunks asks for the
+    same tables once per chunk. Tensor versions grow with every in-place update (optimizer steps,
+    load_state_dict), so a trained-further model never reuses stale tables.
+    """
+    key = (tuple(sequence), tuple(p._version for p in model.parameters()), str(model.first_bias.device))
+    cached = getattr(model, "_step_tables_cache", None)
+    if cached is None or cached[0] != key:
+        cached = (key, model.step_tables(sequence))
+        model._step_tables_cache = cached  # type: ignore[attr-defined]
+    return cached[1]
+
+
+def _to(tensor: torch.Tensor | None, device: torch.device) -> torch.Tensor | None:
+    return tensor.to(device) if tensor is not None else None
 
 
 _THREADS_LOCK = threading.Lock()
@@ -150,12 +171,12 @@ class _DrawPlan:
             )
             if j in row_allowed:
                 rows = row_allowed[j][start : start + len(fixed)]
-                logits.masked_fill_(~torch.from_numpy(rows), float("-inf"))
+                logits.masked_fill_(~torch.from_numpy(rows).to(logits.device), float("-inf"))
             drawn = _draw(logits, self.controls, generator)
             if given_any[position]:
                 drawn = torch.where(given[:, position], fixed[:, position], drawn)
             drawn_codes[:, position] = drawn + self.offsets[position]
-        return (drawn_codes - self.offsets).numpy()
+        return (drawn_codes - self.offsets).cpu().numpy()
 
 
 def _output_bias(model: TabularARGN, controls: SamplingControls, j: int) -> torch.Tensor | None:

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from synth_dagster.engine.device import resolve_device
 from synth_dagster.engine.errors import TrainingCanceled
 from synth_dagster.engine.model import ModelShape, TabularARGN, visibility
 from synth_dagster.engine.progress import EngineProgress, ProgressCallback, StopCheck, never_stop, no_progress
@@ -45,6 +46,7 @@ class TrainingSettings:
     random_state: int | None = None
     learning_rate: float | None = None  # None: scaled with the batch size (see auto_learning_rate)
     weight_decay: float = 1e-5
+    device: str | None = None  # "auto" (None), "cpu", "cuda[:N]": see engine/device.py
 
 
 @dataclass
@@ -106,6 +108,10 @@ def _loss(
     sizes: list[int],
     context: torch.Tensor | None,
 ) -> torch.Tensor:
+    # why: batches are built on the CPU; they move where the model is (a no-op on the CPU)
+    device = model.first_bias.device
+    codes, masks = codes.to(device), masks.to(device)
+    context = context.to(device) if context is not None else None
     logits = model(codes, masks, sizes, context)
     return sum(nn.functional.cross_entropy(lg, codes[:, j]) for j, lg in enumerate(logits))
 
@@ -160,6 +166,8 @@ def train_model(
         model.load_state_dict(initial_state)
     else:
         start_at_marginals(model, train_codes)
+    # initialised on the CPU whatever the device, so that a seed gives the same start everywhere
+    model.to(resolve_device(settings.device))
     orders = ColumnOrders(shape, settings.enable_flexible_generation, generator)
 
     train_t = torch.from_numpy(train_codes)
@@ -187,6 +195,7 @@ def train_model(
         should_stop,
         continued=initial_state is not None,
     )
+    model.cpu()  # calibrated, saved and drawn from on the CPU unless a generator moves it
     # in random order: a large table is calibrated on a random part of it, not on its first rows
     shuffled = torch.from_numpy(rng.permutation(len(train_t)))
     chunks = (

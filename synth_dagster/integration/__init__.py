@@ -30,6 +30,11 @@ from synth_dagster.integration.declaration import (
 )
 from synth_dagster.integration.io_managers import ParquetIOManager
 from synth_dagster.integration.mock import MockData, MockRunConfig, build_mock_data_assets
+from synth_dagster.integration.partitions import (
+    slice_keys,
+    slice_partitions_request,
+    synthetic_slices_asset,
+)
 from synth_dagster.integration.resource import SynthResource
 from synth_dagster.integration.runconfig import GenerateRunConfig, TrainRunConfig
 from synth_dagster.integration.schedules import build_regeneration_schedule
@@ -73,5 +78,8 @@ __all__ = [
     "build_source_sensor",
     "build_synthetic_data_assets",
     "synth_generator_assets",
+    "slice_keys",
+    "slice_partitions_request",
     "synthetic_dataset_assets",
+    "synthetic_slices_asset",
 ]

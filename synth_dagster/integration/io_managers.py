@@ -2,7 +2,12 @@
 
 Layout: `<base_path>/<asset key path>.parquet` for a DataFrame, `<base_path>/<asset key path>/
 <table>.parquet` for a dict of DataFrames (multi-table outputs), `<key>/<partition>.parquet` for
-partitioned assets. Writes are atomic: a reader sees the old file or the new one.
+partitioned assets: one part per partition, so that the folder is one Parquet dataset (the combined
+view) and a rerun of a partition replaces exactly its part. Writes are atomic: a reader sees the
+old file or the new one, and runs of different partitions writing at once never meet (each writes
+its own temporary file and renames it). An output may also be an iterable of DataFrames (the chunks
+of a large synthetic dataset): they are streamed into one file as row groups, so the writer's memory
+holds one chunk at a time.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ import io
 import os
 import posixpath
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -19,6 +24,8 @@ from urllib.parse import unquote
 import dagster as dg
 import fsspec
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 from pydantic import Field
 
 from synth_dagster.domain.names import path_component
@@ -48,16 +55,18 @@ class ParquetIOManager(dg.ConfigurableIOManager):
             base = str(Path(base).expanduser().resolve())
         return fsspec.core.url_to_fs(base, **self.storage_options)
 
-    def _stem(self, context: dg.OutputContext | dg.InputContext) -> list[str]:
+    def _stem(self, context: dg.OutputContext | dg.InputContext, partition: str | None = None) -> list[str]:
         parts = list(context.asset_key.path) if context.has_asset_key else list(context.get_identifier())
-        if context.has_asset_partitions:
+        if partition is None and context.has_asset_partitions:
             keys = context.asset_partition_keys
             if len(keys) != 1:
                 raise dg.DagsterInvariantViolationError(
-                    "ParquetIOManager stores one partition per run step; got "
-                    f"{len(keys)} partitions. Use a backfill policy of single-partition runs."
+                    "ParquetIOManager stores one partition per run step, or a dict of partition key to "
+                    f"value; got {len(keys)} partitions and one value"
                 )
-            parts.append(keys[0])
+            partition = keys[0]
+        if partition is not None:
+            parts.append(partition)
         return [path_component(p, "asset key or partition key part") for p in parts]
 
     # ------------------------------------------------------------ store
@@ -66,7 +75,29 @@ class ParquetIOManager(dg.ConfigurableIOManager):
         if obj is None:
             return  # assets without a value (e.g. reports) have nothing to store
         fs, root = self._fs()
+        if context.has_asset_partitions and len(context.asset_partition_keys) > 1:
+            # a run over several partitions gives {partition key: value}: one part each
+            if not isinstance(obj, Mapping) or set(obj) != set(context.asset_partition_keys):
+                raise dg.DagsterInvariantViolationError(
+                    f"a run over {len(context.asset_partition_keys)} partitions must give a dict of "
+                    "partition key to DataFrame (or iterable of DataFrames)"
+                )
+            rows = sum(
+                self._write_part(fs, posixpath.join(root, *self._stem(context, k)), v) for k, v in obj.items()
+            )
+            context.add_output_metadata({"dagster/row_count": dg.MetadataValue.int(rows)})
+            return
         stem = posixpath.join(root, *self._stem(context))
+        if _is_stream(obj):
+            path = stem + ".parquet"
+            rows = _write_stream(fs, path, obj)
+            context.add_output_metadata(
+                {
+                    "dagster/row_count": dg.MetadataValue.int(rows),
+                    "path": dg.MetadataValue.path(_display(fs, path)),
+                }
+            )
+            return
         if isinstance(obj, pd.DataFrame):
             path = stem + ".parquet"
             _write_atomic(fs, path, obj)
@@ -91,8 +122,26 @@ class ParquetIOManager(dg.ConfigurableIOManager):
             f"gave {type(obj).__name__}"
         )
 
+    def _write_part(self, fs: fsspec.AbstractFileSystem, stem: str, value: Any) -> int:
+        if isinstance(value, pd.DataFrame):
+            _write_atomic(fs, stem + ".parquet", value)
+            return len(value)
+        return _write_stream(fs, stem + ".parquet", value)
+
     def load_input(self, context: dg.InputContext) -> pd.DataFrame | dict[str, pd.DataFrame]:
         fs, root = self._fs()
+        if context.has_asset_partitions and len(context.asset_partition_keys) > 1:
+            # the combined view: the parts of every partition asked for, in partition key order
+            parts = [
+                posixpath.join(root, *self._stem(context, k)) + ".parquet"
+                for k in context.asset_partition_keys
+            ]
+            missing = [p for p in parts if not fs.exists(p)]
+            if missing:
+                raise FileNotFoundError(
+                    f"ParquetIOManager: {len(missing)} partition(s) are not materialized, e.g. {_display(fs, missing[0])}"
+                )
+            return pd.concat([_read(fs, p) for p in parts], ignore_index=True)
         stem = posixpath.join(root, *self._stem(context))
         if fs.exists(stem + ".parquet"):
             return _read(fs, stem + ".parquet")
@@ -127,6 +176,45 @@ def _write_atomic(fs: fsspec.AbstractFileSystem, path: str, frame: pd.DataFrame)
         os.replace(tmp, path)
     else:
         fs.pipe_file(path, data)  # one PUT: readers see the old object or the new one
+
+
+def _is_stream(obj: Any) -> bool:
+    return isinstance(obj, Iterator) or (
+        isinstance(obj, Iterable) and not isinstance(obj, pd.DataFrame | Mapping | str | bytes)
+    )
+
+
+def _write_stream(fs: fsspec.AbstractFileSystem, path: str, frames: Iterable[pd.DataFrame]) -> int:
+    """Frames as the row groups of one Parquet file, renamed into place once complete."""
+    parent = posixpath.dirname(path)
+    fs.makedirs(parent, exist_ok=True)
+    local = _is_local(fs)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".parquet", dir=parent if local else None)
+    os.close(fd)
+    writer: pq.ParquetWriter | None = None
+    rows = 0
+    try:
+        for frame in frames:
+            table = pa.Table.from_pandas(frame, preserve_index=False)
+            if writer is None:
+                writer = pq.ParquetWriter(tmp, table.schema)
+            elif table.schema != writer.schema:
+                table = table.cast(writer.schema)  # e.g. a column with no value in this chunk
+            writer.write_table(table)
+            rows += len(frame)
+        if writer is None:
+            raise dg.DagsterInvariantViolationError("the output gave no DataFrame to write")
+        writer.close()
+        if local:
+            os.replace(tmp, path)
+        else:
+            fs.put_file(tmp, path)  # one upload: readers see the old object or the new one
+    finally:
+        if writer is not None:
+            writer.close()
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return rows
 
 
 def _is_local(fs: fsspec.AbstractFileSystem) -> bool:

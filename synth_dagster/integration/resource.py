@@ -38,8 +38,9 @@ class SynthResource(dg.ConfigurableResource):
       several workers share one store. Default `~/.synth_dagster`.
     - `storage_options`: fsspec options for that URL; pass credentials as `dagster.EnvVar(...)`
       (the UI then shows only the variable's name; the resource's repr masks every value).
-    - `device`: "auto", "cpu", "cuda[:N]" or "mps". The engine trains on the CPU today; another
-      device is reported in the run log and used once the engine accepts one.
+    - `device`: "auto" (CUDA when torch sees a GPU, else the CPU), "cpu", "cuda[:N]" or "mps": where
+      training and generation jobs run; a GPU asked for but absent falls back to the CPU with a log
+      line. A table's `compute` (a device name) wins over it.
     - `max_training_time` (minutes) and `max_epochs`: defaults for every generator; a declaration's
       `model` settings and run config win over them.
     - `log_interval_seconds`: at most one training progress line per interval in the run log.
@@ -66,7 +67,12 @@ class SynthResource(dg.ConfigurableResource):
 
     def get_client(self) -> SynthClient:
         """A quiet client on this resource's store (progress goes to the run log instead)."""
-        return SynthClient(self.local_dir, quiet=True, storage_options=dict(self.storage_options) or None)
+        return SynthClient(
+            self.local_dir,
+            quiet=True,
+            storage_options=dict(self.storage_options) or None,
+            device=self.resolved_device(),
+        )
 
     def resolved_device(self) -> str:
         device = (self.device or "auto").lower()
@@ -76,8 +82,6 @@ class SynthResource(dg.ConfigurableResource):
                 [],
                 self.device,
             )
-        if device == "auto":
-            return "cpu"  # what the engine uses today; see the class docstring
         return device
 
     def _model_defaults(self) -> dict[str, Any]:
@@ -108,10 +112,8 @@ class SynthResource(dg.ConfigurableResource):
         overrides = config.model_overrides() if config else {}
         random_state = config.random_state if config else None
         gen_config = declaration.generator_config(frames, self._model_defaults(), overrides, random_state)
-        device = self.resolved_device()
-        if device != "cpu":
-            context.log.warning(f"device {device!r} requested; the engine trains on the CPU for now")
         client = self.get_client()
+        context.log.info(f"training on {client.resolved_device()} (device {client.device!r})")
         context.log.info(
             f"training generator {declaration.name!r} on "
             + ", ".join(f"{n} ({len(f)} rows, {f.shape[1]} columns)" for n, f in frames.items())

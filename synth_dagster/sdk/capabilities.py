@@ -21,16 +21,17 @@ from synth_dagster.domain import (
 )
 from synth_dagster.domain.config import DEFAULT_LANGUAGE_MODEL
 from synth_dagster.domain.enums import ModelEncodingType
+from synth_dagster.engine.device import DEVICE_NAMES, is_device_name
 
 
 def _model_problems(where: str, mc: ModelConfiguration | None) -> list[str]:
     if mc is None:
         return []
     problems = _privacy_problems(where, mc)
-    if mc.compute is not None:
+    if not is_device_name(mc.compute):
         problems.append(
-            f"{where}.compute: compute resources are not selectable in this version (training runs in a "
-            "local worker process); remove the field"
+            f"{where}.compute: {mc.compute!r} is not a device; compute names the device the table trains "
+            f"on ({DEVICE_NAMES}); use one of them or remove the field"
         )
     return problems
 
@@ -138,10 +139,11 @@ def refuse_unsupported_generator(config: GeneratorConfig) -> None:
 def refuse_unsupported_synthetic(config: SyntheticDatasetConfig | SyntheticProbeConfig) -> None:
     """ConfigError listing every field of a synthetic dataset or probe config the engine cannot apply."""
     problems = []
-    if getattr(config, "compute", None) is not None:
+    compute = getattr(config, "compute", None)
+    if not is_device_name(compute):
         problems.append(
-            "compute: compute resources are not selectable in this version (generation runs in a local "
-            "worker process); remove the field"
+            f"compute: {compute!r} is not a device; compute names the device the dataset is drawn on "
+            f"({DEVICE_NAMES}); use one of them or remove the field"
         )
     for table in config.tables or []:
         if table.configuration.sample_seed_connector_id is not None:

@@ -25,6 +25,8 @@ from synth_dagster.domain import (
 )
 from synth_dagster.domain.connectors import ConnectorConfig
 from synth_dagster.engine import TrainedGenerator
+from synth_dagster.engine.device import check_device_name, resolve_device
+from synth_dagster.engine.errors import EngineInputError
 from synth_dagster.sdk.connectors import Connector, Connectors
 from synth_dagster.sdk.datasets import SyntheticDataset
 from synth_dagster.sdk.errors import InvalidRequestError, JobStateError
@@ -48,7 +50,9 @@ class SynthClient:
     `local_dir`: where generators, synthetic datasets and connectors live -- a folder (default
     `$SYNTH_DAGSTER_LOCAL_DIR` or `~/.synth_dagster`) or an fsspec URL such as `s3://bucket/prefix`.
     `storage_options` go to fsspec (e.g. `{"endpoint_url": ...}` for S3-compatible servers).
-    `quiet=True` turns off progress bars.
+    `quiet=True` turns off progress bars. `device`: where jobs train and draw -- "auto" (CUDA when
+    torch sees a GPU, else the CPU), "cpu", "cuda" or "cuda:N"; a GPU asked for but absent falls
+    back to the CPU with a log line. A table's `compute` (a device name) wins over it.
     """
 
     def __init__(
@@ -56,7 +60,12 @@ class SynthClient:
         local_dir: str | os.PathLike[str] | None = None,
         quiet: bool = False,
         storage_options: dict[str, Any] | None = None,
+        device: str = "auto",
     ):
+        try:
+            self.device = check_device_name(device)
+        except EngineInputError as exc:
+            raise InvalidRequestError(str(exc)) from None
         self.store = Store(local_dir, storage_options)
         self.quiet = quiet
         self.generators = Generators(self)
@@ -66,7 +75,11 @@ class SynthClient:
         self._models_lock = threading.Lock()
 
     def __repr__(self) -> str:
-        return f"SynthClient(local_dir={self.store.url!r})"
+        return f"SynthClient(local_dir={self.store.url!r}, device={self.device!r})"
+
+    def resolved_device(self) -> str:
+        """The device jobs of this client use on this machine ("cpu" where the GPU asked for is absent)."""
+        return str(resolve_device(self.device))
 
     # -------------------------------------------------------------- training
     def train(
@@ -118,16 +131,21 @@ class SynthClient:
         start: bool = True,
         wait: bool = True,
         progress_bar: bool = True,
+        chunk_rows: int | None = None,
     ) -> SyntheticDataset:
         """Create a synthetic dataset and generate it in a background job.
 
         `size`: rows per subject table (default: as many as the training data); `seed`: a DataFrame
         (or records) of fixed column values for conditional generation. Both fill in what `config`
         leaves open. A `delivery` in the config writes the tables to a destination connector.
+        The rows are drawn and written in chunks of `chunk_rows` rows (default 250,000), so memory
+        does not grow with `size`; a larger dataset is stored as one Parquet part per chunk (read it
+        with `sd.data()`, `sd.iter_data()` or `sd.data_path()`). Chunk i is seeded by
+        (random_state, i): the same size, seed and chunk_rows give the same rows.
         """
         g = self._generator(generator)
         self._require_done(g)
-        dataset = self.synthetic_datasets._create(g, config, size, seed, name)
+        dataset = self.synthetic_datasets._create(g, config, size, seed, name, chunk_rows)
         if start:
             dataset.generation.start()
             if wait:
@@ -155,7 +173,7 @@ class SynthClient:
                     f"{generator.paths.artifacts(artifact)}/model",
                     self.store.local_cache("generators", generator.id, artifact),
                 )
-                self._models[key] = TrainedGenerator(model)
+                self._models[key] = TrainedGenerator(model, self.device)
                 while len(self._models) > MAX_CACHED_MODELS:
                     self._models.pop(next(iter(self._models)))
             return self._models[key]

@@ -6,6 +6,7 @@ import datetime as dt
 import io
 import os
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
@@ -80,6 +81,10 @@ class SyntheticDataset(_Record):
         return generation_steps(self.config(), self._meta.get("generator_tables") or [])
 
     def _frames(self) -> dict[str, pd.DataFrame]:
+        self._frames_ready()
+        return {t["name"]: self._read(t) for t in self._state.get("tables") or []}
+
+    def _frames_ready(self) -> None:
         status = self._status
         if status is not ProgressStatus.DONE:
             raise JobStateError(
@@ -92,7 +97,34 @@ class SyntheticDataset(_Record):
                     else "see sd.generation.logs()"
                 )
             )
-        return {t["name"]: read_frame(self.store, t["data"]) for t in self._state.get("tables") or []}
+
+    def _table(self, table: str | None) -> dict[str, Any]:
+        self._frames_ready()
+        tables = {t["name"]: t for t in self._state.get("tables") or []}
+        if table is None and len(tables) == 1:
+            return next(iter(tables.values()))
+        if table not in tables:
+            raise ValueError(f"name one of the tables {sorted(tables)}, got {table!r}")
+        return tables[table]
+
+    def _part_files(self, entry: dict[str, Any]) -> list[str]:
+        if not entry.get("parts"):
+            return [entry["data"]]
+        return [f"{entry['data']}/{name}" for name in self.store.list_dir(entry["data"])]
+
+    def _read(self, entry: dict[str, Any]) -> pd.DataFrame:
+        frames = [read_frame(self.store, part) for part in self._part_files(entry)]
+        return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+
+    def iter_data(self, table: str | None = None) -> Iterator[pd.DataFrame]:
+        """A table's rows part by part (one part per generation chunk), for datasets too large to load."""
+        for part in self._part_files(self._table(table)):
+            yield read_frame(self.store, part)
+
+    def data_path(self, table: str | None = None) -> str:
+        """Where a table's data lies in the store: one Parquet file, or a folder of parts (a Parquet
+        dataset that pyarrow, DuckDB, Spark or Polars read as one table)."""
+        return self.store.path(self._table(table)["data"])
 
     def data(self, return_type: Literal["auto", "dict"] = "auto") -> pd.DataFrame | dict[str, pd.DataFrame]:
         """The synthetic tables: one DataFrame for a single table ("auto"), else a dict of them."""

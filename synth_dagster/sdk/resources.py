@@ -130,6 +130,7 @@ class Generators(_Collection[Generator]):
         state = new_state()
         write_state(store, paths, state)
         record = {
+            "device": self.client.device,
             "id": gid,
             "name": cfg.name or f"generator-{gid[:8]}",
             "description": cfg.description,
@@ -166,8 +167,18 @@ class SyntheticDatasets(_Collection[SyntheticDataset]):
         return self._create(generator, config, None, None, None)
 
     def _create(
-        self, generator: Generator, config: Any, size: Any, seed: Any, name: str | None
+        self,
+        generator: Generator,
+        config: Any,
+        size: Any,
+        seed: Any,
+        name: str | None,
+        chunk_rows: int | None = None,
     ) -> SyntheticDataset:
+        if chunk_rows is not None and (
+            isinstance(chunk_rows, bool) or not isinstance(chunk_rows, int) or chunk_rows < 1
+        ):
+            raise InvalidRequestError(f"chunk_rows must be a positive integer, got {chunk_rows!r}")
         cfg = build_config(generator, config, size, seed, probe=False)
         assert isinstance(cfg, SyntheticDatasetConfig)
         sid = str(uuid.uuid4())
@@ -183,6 +194,7 @@ class SyntheticDatasets(_Collection[SyntheticDataset]):
         write_state(store, paths, state)
         cfg.generator_id = generator.id
         record = {
+            "device": cfg.compute or self.client.device,  # compute is a device name (capabilities.py)
             "id": sid,
             "name": name or cfg.name or f"{generator.name or 'synthetic'} - synthetic {sid[:8]}",
             "description": cfg.description,
@@ -192,6 +204,8 @@ class SyntheticDatasets(_Collection[SyntheticDataset]):
             "config": cfg.model_dump(mode="json"),
             "tables": [{"name": t.name} for t in generator.tables],
         }
+        if chunk_rows is not None:  # part of what the rows are: chunk i is seeded by (random_state, i)
+            record["chunk_rows"] = chunk_rows
         store.write_json(paths.record, record)
         return self._view(record, state)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dagster as dg
 import pandas as pd
 import pytest
+import torch
 
 from synth_dagster.domain import JobProgress, ProgressStatus
 from synth_dagster.domain.errors import ConfigError
@@ -157,7 +158,9 @@ def test_resource_secrets_and_device(monkeypatch, tmp_path) -> None:
         assert "s3cr3t" not in repr(synth)
 
     assert dg.materialize([uses], resources={"synth": resource}).success
-    assert SynthResource(device="auto").resolved_device() == "cpu"
+    assert SynthResource(device="auto").resolved_device() == "auto"
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert SynthResource(device="auto").get_client().resolved_device() == expected
     with pytest.raises(dg.DagsterInvalidConfigError, match="device"):
         SynthResource(device="tpu").resolved_device()
 

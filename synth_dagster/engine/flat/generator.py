@@ -21,6 +21,7 @@ import torch
 
 from synth_dagster.engine.analysis import ColumnPlan, restore, to_model_space
 from synth_dagster.engine.constraints import TableTransforms
+from synth_dagster.engine.device import resolve_device
 from synth_dagster.engine.encoding import encoder_for
 from synth_dagster.engine.errors import EngineInputError
 from synth_dagster.engine.flat.frames import (
@@ -391,6 +392,11 @@ class FlatGenerator:
         return pd.DataFrame(out)
 
     # --------------------------------------------------------------- persistence
+    def to_device(self, device: str | None) -> FlatGenerator:
+        """Draw on `device` from now on ("auto", "cpu", "cuda[:N]"; the CPU where it is absent)."""
+        self.model.to(resolve_device(device))
+        return self
+
     def save(self, directory: str | os.PathLike[str]) -> None:
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
@@ -416,15 +422,7 @@ class FlatGenerator:
         directory = Path(directory)
         meta = json.loads((directory / META_FILE).read_text())
         shape = meta["shape"]
-        model = TabularARGN(
-            ModelShape(
-                tuple(shape["cardinalities"]),
-                tuple(shape["column_of"]),
-                shape["size"],
-                shape["context_dim"],
-                tuple(shape.get("repeat", ())),
-            )
-        )
+        model = TabularARGN(ModelShape.from_dict(shape))
         model.load_state_dict(torch.load(directory / WEIGHTS_FILE, weights_only=True))
         model.eval()
         allowed = []

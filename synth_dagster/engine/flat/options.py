@@ -32,6 +32,7 @@ class FlatOptions:
     encoding_types: dict[str, str] = field(default_factory=dict)
     constraints: list[dict[str, Any]] = field(default_factory=list)
     differential_privacy: DPSettings | None = None  # DP-SGD and DP value protection (engine/privacy)
+    device: str | None = None  # where the model trains: "auto" (None), "cpu", "cuda[:N]"
 
 
 @dataclass
@@ -56,4 +57,5 @@ def training_settings(options: FlatOptions, random_state: int | None = None) -> 
         gradient_accumulation_steps=options.gradient_accumulation_steps,
         enable_flexible_generation=options.enable_flexible_generation,
         random_state=options.random_state if random_state is None else random_state,
+        device=options.device,
     )

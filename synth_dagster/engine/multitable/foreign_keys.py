@@ -85,8 +85,18 @@ def _reference_values(
     return values
 
 
-def unique_keys(info: dict[str, Any], n: int, given: pd.Series | None, rng: np.random.Generator) -> pd.Series:
-    """n unique primary keys; seeded rows keep theirs, generated ones never collide with them."""
+def unique_keys(
+    info: dict[str, Any],
+    n: int,
+    given: pd.Series | None,
+    rng: np.random.Generator,
+    span: tuple[int, int] | None = None,
+) -> pd.Series:
+    """n unique primary keys; seeded rows keep theirs, generated ones never collide with them.
+
+    `span` = (offset, total): the rows are one chunk of a larger draw (never seeded)."""
+    if span is not None:
+        return generate_keys(info, n, rng, offset=span[0], total=span[1])
     if given is None or given.notna().sum() == 0:
         return generate_keys(info, n, rng)
     given = given.reindex(range(n)) if len(given) != n else given.reset_index(drop=True)

@@ -40,8 +40,10 @@ from synth_dagster.engine.workspace import matcher_dir, table_dir
 class TrainedGenerator:
     """A generator loaded from its workspace, ready to draw synthetic tables."""
 
-    def __init__(self, workspace: str | Path):
+    def __init__(self, workspace: str | Path, device: str | None = None):
+        """`device`: where flat tables are drawn ("auto", "cpu", "cuda[:N]"); None keeps the CPU."""
         self.workspace = Path(workspace)
+        self.device = device
         manifest = json.loads((self.workspace / MANIFEST).read_text())
         self.config = GeneratorConfig.model_validate(manifest["config"])
         self.summaries = {k: TableSummary(**v) for k, v in manifest["tables"].items()}
@@ -65,7 +67,10 @@ class TrainedGenerator:
         """The model of a table, as its family stores it."""
         self._check_name(name)
         if name not in self._models:
-            self._models[name] = family(self.roles(name).kind).load(table_dir(self.workspace, name))
+            kind = self.roles(name).kind
+            self._models[name] = family(kind).load(table_dir(self.workspace, name))
+            if self.device is not None and kind == "flat":
+                self._models[name].to_device(self.device)
         return self._models[name]
 
     def table(self, name: str) -> FlatGenerator:
@@ -94,7 +99,10 @@ class TrainedGenerator:
         *,
         is_probe: bool = False,
         on_progress: ProgressCallback = no_progress,
+        spans: Mapping[str, tuple[int, int]] | None = None,
     ) -> dict[str, pd.DataFrame]:
+        """Every table, parents first. `spans`: table -> (key offset, total keys) when this draw is one
+        chunk of a larger one (see `chunks.py`), so that primary keys stay unique across chunks."""
         if config is None:
             config = SyntheticProbeConfig() if is_probe else SyntheticDatasetConfig()
         elif isinstance(config, Mapping):
@@ -111,7 +119,10 @@ class TrainedGenerator:
         parents = ParentDraws(self, out, states, by_name)
         for name in self.order:
             tc = by_name.get(name) or SyntheticTableConfiguration()
-            out[name], states[name] = self._generate_table(name, tc, is_probe, rng, parents, on_progress)
+            span = spans.get(name) if spans else None
+            out[name], states[name] = self._generate_table(
+                name, tc, is_probe, rng, parents, on_progress, span
+            )
         for name in self.order:
             assign_foreign_keys(
                 self.workspace, name, self.roles(name), by_name.get(name), out[name], states, rng
@@ -151,6 +162,7 @@ class TrainedGenerator:
         rng: np.random.Generator,
         parents: ParentDraws,
         on_progress: ProgressCallback,
+        span: tuple[int, int] | None = None,
     ) -> tuple[pd.DataFrame, TableState]:
         roles = self.roles(name)
         seed, seed_keys = self._seed(name, tc)
@@ -176,7 +188,7 @@ class TrainedGenerator:
         frame, seed_keys = drawn.frame, drawn.seed_keys
         keys_out = None
         for key, info in roles.keys.items():
-            values = unique_keys(info, len(frame), seed_keys.get(key), rng)
+            values = unique_keys(info, len(frame), seed_keys.get(key), rng, span)
             frame.insert(0, key, values)
             keys_out = values
         context = roles.context.column if roles.context else None

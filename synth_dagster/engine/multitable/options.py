@@ -12,15 +12,19 @@ from dataclasses import replace
 from typing import Any
 
 from synth_dagster.domain import GeneratorConfig, ModelConfiguration, SourceTableConfig
+from synth_dagster.engine.device import check_device_name
 from synth_dagster.engine.flat import FlatOptions
 from synth_dagster.engine.multitable.frames import LOOKUP_KEY_PREFIX, lookup_tables, protects_values
 from synth_dagster.engine.privacy.settings import DPSettings
 
 
 def base_options(
-    table: SourceTableConfig, random_state: int | None, constraints: list[dict[str, Any]]
+    table: SourceTableConfig,
+    random_state: int | None,
+    constraints: list[dict[str, Any]],
+    device: str | None = None,
 ) -> FlatOptions:
-    """A table's own model settings and column encodings."""
+    """A table's own model settings and column encodings; `compute` (a device name) wins over `device`."""
     mc = table.tabular_model_configuration or ModelConfiguration()
     encodings = {
         c.name: str(
@@ -47,6 +51,7 @@ def base_options(
         encoding_types={c: e for c, e in encodings.items() if e != "AUTO"},
         constraints=constraints,
         differential_privacy=DPSettings.from_config(mc.differential_privacy),
+        device=check_device_name(mc.compute or device),
     )
 
 
@@ -60,10 +65,13 @@ def table_constraints(config: GeneratorConfig, table: str) -> list[dict[str, Any
 
 
 def table_options(
-    config: GeneratorConfig, table: SourceTableConfig, parent_links: Mapping[str, dict[str, str]]
+    config: GeneratorConfig,
+    table: SourceTableConfig,
+    parent_links: Mapping[str, dict[str, str]],
+    device: str | None = None,
 ) -> FlatOptions:
     """The options a table is trained with, complete: encodings of lookup keys and parent columns."""
-    options = base_options(table, config.random_state, table_constraints(config, table.name))
+    options = base_options(table, config.random_state, table_constraints(config, table.name), device)
     encodings = dict(options.encoding_types)
     lookups = lookup_tables(config)
     for fk in table.foreign_keys or []:

@@ -44,11 +44,13 @@ def train_generator(
     on_progress: ProgressCallback = no_progress,
     should_stop: StopCheck = never_stop,
     warm_start: str | Path | None = None,
+    device: str | None = None,
 ) -> dict[str, TableSummary]:
     """Train every table into `workspace` (written atomically: a failure leaves no half model).
 
     `warm_start`: the workspace of an earlier training of this generator; its flat tables continue
     from their saved weights (sequence tables and key matchers are trained again).
+    `device`: where flat tables train ("auto", "cpu", "cuda[:N]"); a table's `compute` wins over it.
     """
     if not config.tables:
         raise EngineInputError("the generator config has no tables; add at least one table with data")
@@ -76,7 +78,7 @@ def train_generator(
                 frame=cleaned[name],
                 frames=cleaned,
                 trained=trained,
-                options=table_options(config, table, links),
+                options=table_options(config, table, links, device),
                 parent_links=links,
                 rng=rng,
                 on_progress=for_table(on_progress, name),

@@ -29,6 +29,8 @@ from synth_dagster.domain import (
     SyntheticDatasetConfig,
 )
 from synth_dagster.engine import TrainedGenerator, TrainingCanceled, train_generator
+from synth_dagster.engine.device import resolve_device
+from synth_dagster.engine.multitable.chunks import DEFAULT_CHUNK_ROWS, plan_chunks
 from synth_dagster.engine.progress import EngineProgress
 from synth_dagster.sdk import quality
 from synth_dagster.sdk.connectors import load_connector_config
@@ -52,6 +54,7 @@ from synth_dagster.sdk.jobs.state import (
     table_file,
     write_state,
 )
+from synth_dagster.sdk.jobs.streaming import local_parts, write_chunks
 from synth_dagster.sdk.jobs.tracker import JobTracker, generation_steps, training_steps
 from synth_dagster.sdk.store import Store
 
@@ -231,8 +234,10 @@ class TrainingJob(_Job):
                 f"{self.paths.artifacts(previous)}/model", scratch / "previous-model"
             )
             tracker.info(f"continuing from the saved weights of {previous}")
+        device = record.get("device")
+        tracker.info(f"training on {resolve_device(device)} (device {device or 'auto'!r})")
         summaries = train_generator(
-            config, frames, workspace, on_progress, self.canceled, warm_start=warm_start
+            config, frames, workspace, on_progress, self.canceled, warm_start=warm_start, device=device
         )
         trained = TrainedGenerator(workspace)
         report_tables = {
@@ -296,7 +301,7 @@ class GenerationJob(_Job):
                 table.configuration.sample_seed_data = read_frame(self.store, seed_file)
         return config
 
-    def _trained(self, generator_id: str) -> tuple[TrainedGenerator, str | None]:
+    def _trained(self, generator_id: str, device: str | None) -> tuple[TrainedGenerator, str | None]:
         gpaths = Paths(TRAINING, generator_id)
         gstate = read_state(self.store, gpaths)
         if gstate["status"] != ProgressStatus.DONE.value or not gstate.get("artifact"):
@@ -309,29 +314,31 @@ class GenerationJob(_Job):
             self.store.local_cache("generators", generator_id, artifact),
         )
         qa_dir = gpaths.qa(artifact)
-        return TrainedGenerator(model), qa_dir if self.store.exists(qa_dir) else None
+        return TrainedGenerator(model, device), qa_dir if self.store.exists(qa_dir) else None
 
     def execute(self, record: dict[str, Any], scratch: Path) -> dict[str, Any]:
         assert self.tracker is not None
         tracker = self.tracker
         config = self._config_with_seeds(record)
-        trained, qa_dir = self._trained(record["generator_id"])
+        trained, qa_dir = self._trained(record["generator_id"], record.get("device"))
 
         def on_progress(event: EngineProgress) -> None:
             self.check()  # the engine has no stop hook for generation; raising here stops it
             tracker.engine_event(event)
-            if event.step == "GENERATE_DATA" and event.completed >= event.total:
+            if event.step == "GENERATE_DATA" and event.completed >= event.total and plan.n_chunks == 1:
                 tracker.done(StepCode.GENERATE_DATA, event.table)
 
         tracker.begin(StepCode.GENERATE_DATA, trained.order[0])
-        frames = trained.generate(config, on_progress=on_progress)
-        for name in frames:
-            tracker.done(StepCode.GENERATE_DATA, name)
-        self.check()
+        plan = plan_chunks(trained, config, int(record.get("chunk_rows") or DEFAULT_CHUNK_ROWS))
+        if plan.n_chunks > 1:
+            tracker.info(f"generating in {plan.n_chunks} chunks (random_state {plan.random_state})")
         data_dir = scratch / "data"
         data_dir.mkdir()
-        for name, frame in frames.items():
-            frame.to_parquet(data_dir / f"{table_file(name)}.parquet", index=False)
+        streamed = write_chunks(trained, config, plan, data_dir, self.check, on_progress)
+        for name in streamed.rows:
+            tracker.done(StepCode.GENERATE_DATA, name)
+        self.check()
+        frames = streamed.sample  # the data report scores chunk 0 (all rows of a one-chunk draw)
         enabled = {n for n in frames if config.table_configuration(n).enable_data_report is not False}
         for name in enabled:
             tracker.begin(StepCode.CREATE_DATA_REPORT, name)
@@ -349,7 +356,7 @@ class GenerationJob(_Job):
         if config.delivery is not None:
             self.check()
             tracker.begin(StepCode.DELIVER_DATA)
-            self.deliver(config, frames)
+            self.deliver(config, data_dir, streamed.paths)
             tracker.done(StepCode.DELIVER_DATA)
         tracker.begin(StepCode.FINALIZE_GENERATION)
         self.check()
@@ -357,14 +364,15 @@ class GenerationJob(_Job):
         self.publish(data_dir, f"{artifacts}/data")
         self.publish(scratch / "reports", f"{artifacts}/reports")
         tables = []
-        for name, frame in frames.items():
+        for name, relative in streamed.paths.items():
             report = qa.get(name, {}).get("report")
             tables.append(
                 {
                     "name": name,
-                    "total_rows": len(frame),
-                    "columns": list(frame.columns),
-                    "data": f"{artifacts}/data/{table_file(name)}.parquet",
+                    "total_rows": streamed.rows[name],
+                    "columns": streamed.columns[name],
+                    "data": f"{artifacts}/data/{relative}",
+                    "parts": streamed.parts[name] if plan.n_chunks > 1 else None,
                     "tabular_model_metrics": qa.get(name, {}).get("metrics"),
                     "report": f"{artifacts}/reports/{report}" if report else None,
                 }
@@ -372,15 +380,19 @@ class GenerationJob(_Job):
         tracker.info("generated " + ", ".join(f"{t['name']} ({t['total_rows']} rows)" for t in tables))
         return {"tables": tables}
 
-    def deliver(self, config: SyntheticDatasetConfig, frames: dict[str, pd.DataFrame]) -> None:
-        """Write every table to the destination connector: files below a folder, or tables in a schema."""
+    def deliver(self, config: SyntheticDatasetConfig, data_dir: Path, paths: dict[str, str]) -> None:
+        """Write every table to the destination connector: files below a folder, or tables in a schema.
+
+        Streamed part by part from the job's written files; the connector swaps old for new data only
+        once all of it is written (if_exists="replace")."""
         from synth_dagster.connectors import create_connector
 
         delivery = config.delivery
         assert delivery is not None and self.tracker is not None
         cfg = load_connector_config(self.store, delivery.destination_connector_id)
         with create_connector(cfg) as connector:
-            for name, frame in frames.items():
+            for name, relative in paths.items():
+                frame = local_parts(data_dir, relative)
                 if cfg.type.is_storage:
                     location = f"{delivery.location.rstrip('/')}/{table_file(name)}.parquet"
                 else:
