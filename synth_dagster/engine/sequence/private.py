@@ -80,11 +80,7 @@ def train_sequences_private(
 ) -> TrainingReport:
     """DP-SGD on the sequences of parents not kept for validation; no calibration after."""
     network, layout = batches.network, batches.layout
-    with_rows = layout.lengths > 0
-    train_parents = np.flatnonzero(with_rows & ~validation_parents)
-    val_parents = np.flatnonzero(with_rows & validation_parents)
-    if not len(val_parents):
-        val_parents = train_parents[: max(1, len(train_parents) // 10)]
+    train_parents, val_parents = batches.split_parents(validation_parents)
     mean_rows = (
         float(np.minimum(layout.lengths[train_parents], batches.window).mean()) if len(train_parents) else 1.0
     )
