@@ -147,7 +147,8 @@ class DifferentialPrivacyConfig(DomainModel):
 
     max_epsilon: float | None = Field(10.0, gt=0.0, le=10000.0)
     delta: float | None = Field(1e-5, gt=0.0, le=1.0)
-    noise_multiplier: float | None = Field(1.5, ge=0.0, le=10000.0)
+    # None (unlike the reference's 1.5): calibrated to max_epsilon for a few large-batch epochs
+    noise_multiplier: float | None = Field(None, ge=0.0, le=10000.0)
     max_grad_norm: float | None = Field(1.0, ge=0.0, le=10000.0)
     value_protection_epsilon: float | None = Field(1.0, gt=0.0, le=10000.0)
 

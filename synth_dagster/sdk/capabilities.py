@@ -50,10 +50,10 @@ def _privacy_problems(where: str, mc: ModelConfiguration) -> list[str]:
             "which is spent before training and counts towards it; raise max_epsilon or lower "
             "value_protection_epsilon"
         )
-    if not dp.noise_multiplier:
+    if dp.noise_multiplier == 0:
         problems.append(
             f"{where}.noise_multiplier: 0 adds no noise, so DP-SGD gives no guarantee (ε is infinite); "
-            "use a positive value (1.5 is the default)"
+            "use a positive value, or leave it unset to have it calibrated to max_epsilon"
         )
     if not dp.max_grad_norm:
         problems.append(

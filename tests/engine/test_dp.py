@@ -23,8 +23,8 @@ from synth_dagster.engine.encoding.private import (
 from synth_dagster.engine.flat import FlatGenerator, FlatOptions
 from synth_dagster.engine.model import ModelShape, TabularARGN
 from synth_dagster.engine.privacy import DPSettings, PrivacyLedger
-from synth_dagster.engine.privacy.dpsgd import per_unit_gradients
-from synth_dagster.engine.privacy.flat import _row_loss, unit_masks
+from synth_dagster.engine.privacy.dpsgd import DP_EPOCHS, DP_SAMPLE_RATE, per_unit_gradients
+from synth_dagster.engine.privacy.flat import _row_loss, order_parts, unit_masks
 from synth_dagster.engine.training import ColumnOrders
 
 DP_MODEL = {"model": "MOSTLY_AI/Small", "max_epochs": 1, "differential_privacy": {"max_epsilon": 8.0}}
@@ -68,6 +68,47 @@ def test_training_stops_at_max_epsilon_and_reports_it() -> None:
     )
     assert one_more > 3.0  # the next step would have exceeded the budget
     assert report.privacy["epsilon"] == pytest.approx(ledger.epsilon)
+
+
+def test_calibrated_noise_spends_the_budget_in_the_default_epochs() -> None:
+    """Noise unset: large Poisson batches for DP_EPOCHS epochs, the noise the smallest that keeps
+    ε within max_epsilon; an independent opacus accountant of that schedule agrees."""
+    dp = DPSettings(max_epsilon=3.0, value_protection_epsilon=0.5)
+    report = _fit(dp, epochs=100.0).report
+    ledger = PrivacyLedger.from_json(report.privacy)
+    (sigma, rate, steps), budget = ledger.history[0], 2.5
+    assert report.stop_reason == "max_epsilon"
+    assert DP_SAMPLE_RATE - 0.01 <= rate <= 32 / 250  # 10%, at least 32 units (of ~270)
+    assert steps == int(DP_EPOCHS * np.ceil(1 / rate)) and report.epochs == pytest.approx(DP_EPOCHS)
+    accountant = RDPAccountant()
+    for _ in range(int(steps)):
+        accountant.step(noise_multiplier=sigma, sample_rate=rate)
+    independent = accountant.get_epsilon(ledger.training_delta)
+    assert ledger.training_epsilon() == pytest.approx(independent, rel=1e-9)
+    assert 0.97 * budget <= independent <= budget  # the budget is spent, not exceeded
+    less_noise = RDPAccountant()
+    less_noise.history = [(sigma / 1.02, rate, int(steps))]
+    assert less_noise.get_epsilon(ledger.training_delta) > budget
+
+
+def test_per_sample_gradients_of_order_parts_are_those_of_single_rows() -> None:
+    """The units of one column order share its mask (one masked weight per part): the same
+    per-unit gradients as with a mask per unit."""
+    torch.manual_seed(0)
+    shape = ModelShape(cardinalities=(5, 7, 3, 4), column_of=(0, 1, 2, 3), size="small")
+    model = TabularARGN(shape).eval()  # no dropout: the two ways must agree exactly
+    orders = ColumnOrders(shape, True, torch.Generator().manual_seed(0))
+    codes = torch.stack([torch.randint(0, c, (40,)) for c in shape.cardinalities], 1)
+    parts = order_parts(orders, (codes,))
+    assert sum(len(t[0]) for t, _ in parts) == 40 and len(parts) > 1
+    for (rows,), (mask,) in parts:
+        shared = per_unit_gradients(model, _row_loss, (rows,), (mask,))
+        single = per_unit_gradients(model, _row_loss, (rows, mask[None].expand(len(rows), -1, -1)))
+        for name, g in shared.items():
+            assert torch.allclose(g, single[name], atol=1e-5), name
+        model.zero_grad()
+        _row_loss(model, rows[0], mask).backward()
+        assert torch.allclose(shared["first_bias"][0], model.first_bias.grad, atol=1e-5)
 
 
 def test_per_sample_gradients_are_clipped_before_noise() -> None:

@@ -8,14 +8,13 @@ import torch
 from synth_dagster.engine.encoding.private import value_protection_spent
 from synth_dagster.engine.model import ModelShape, TabularARGN, visibility
 from synth_dagster.engine.privacy.accounting import PrivacyLedger
-from synth_dagster.engine.privacy.dpsgd import UnitProblem, run_private_training
+from synth_dagster.engine.privacy.dpsgd import Part, UnitProblem, run_private_training
 from synth_dagster.engine.privacy.settings import DPSettings
 from synth_dagster.engine.progress import ProgressCallback, StopCheck
 from synth_dagster.engine.training import (
     ColumnOrders,
     TrainingReport,
     TrainingSettings,
-    _loss,
     auto_batch_size,
     resolve_seed,
     train_model,
@@ -37,8 +36,28 @@ def unit_masks(orders: ColumnOrders, n: int) -> torch.Tensor:
     return masks.repeat_interleave(torch.tensor(sizes), dim=0)
 
 
+def order_parts(orders: ColumnOrders, tensors: tuple[torch.Tensor, ...]) -> list[Part]:
+    """The units (dim 0 of `tensors`) in groups of one column order each, the order's visibility
+    mask shared: as `unit_masks`, but a mask per group rather than per unit."""
+    ranks, sizes = orders.sampler(len(tensors[0]))
+    masks = visibility(ranks, orders.column_of, orders.sub_index)
+    bounds = np.cumsum([0, *sizes])
+    return [
+        (tuple(t[a:b] for t in tensors), (masks[g],))
+        for g, (a, b) in enumerate(zip(bounds[:-1], bounds[1:], strict=True))
+        if b > a
+    ]
+
+
+def unit_cross_entropy(logits: torch.Tensor, codes: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy per row, written out: under vmap, torch's log_softmax backward falls back to
+    a slow loop (it took half of a DP-SGD step), logsumexp and gather batch well."""
+    return torch.logsumexp(logits, -1) - logits.gather(-1, codes[:, None])[:, 0]
+
+
 def _row_loss(model: TabularARGN, codes: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    return _loss(model, codes[None], mask[None], [1], None)
+    logits = model(codes[None], mask[None], [1], None)
+    return sum(unit_cross_entropy(lg, codes[None, j])[0] for j, lg in enumerate(logits))
 
 
 def train_flat_private(
@@ -64,8 +83,8 @@ def train_flat_private(
     val_t = torch.from_numpy(val_codes) if len(val_codes) else train_t[: min(len(train_t), 2048)]
     batch = max(1, min(settings.batch_size or auto_batch_size(len(train_t)), len(train_t)))
 
-    def inputs(units: np.ndarray) -> tuple[torch.Tensor, ...]:
-        return train_t[torch.from_numpy(units)], unit_masks(orders, len(units))
+    def inputs(units: np.ndarray) -> list[Part]:
+        return order_parts(orders, (train_t[torch.from_numpy(units)],))
 
     problem = UnitProblem(
         model,

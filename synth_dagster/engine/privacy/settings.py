@@ -18,7 +18,7 @@ class DPSettings:
 
     max_epsilon: float | None = 10.0
     delta: float = 1e-5
-    noise_multiplier: float = 1.5
+    noise_multiplier: float | None = None  # None: calibrated to the budget (privacy.dpsgd)
     max_grad_norm: float = 1.0
     value_protection_epsilon: float | None = 1.0
 
@@ -30,7 +30,7 @@ class DPSettings:
         return cls(
             max_epsilon=config.max_epsilon,
             delta=config.delta if config.delta is not None else 1e-5,
-            noise_multiplier=config.noise_multiplier if config.noise_multiplier is not None else 1.5,
+            noise_multiplier=config.noise_multiplier,
             max_grad_norm=config.max_grad_norm if config.max_grad_norm is not None else 1.0,
             value_protection_epsilon=config.value_protection_epsilon,
         )

@@ -55,6 +55,16 @@ class SequenceBatches:
         self.rows_per_batch = settings.batch_size or auto_batch_size(int(windowed.sum()))
         self.sequences_per_batch = max(1, int(round(self.rows_per_batch / max(windowed.mean(), 1.0))))
 
+    def split_parents(self, validation_parents: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(training, validation) parents with rows; without validation parents, a tenth of the
+        training ones validate (the validation loss is shown, it must have rows)."""
+        with_rows = self.layout.lengths > 0
+        train_parents = np.flatnonzero(with_rows & ~validation_parents)
+        val_parents = np.flatnonzero(with_rows & validation_parents)
+        if not len(val_parents):
+            val_parents = train_parents[: max(1, len(train_parents) // 10)]
+        return train_parents, val_parents
+
     def steps_per_epoch(self, parents: np.ndarray) -> int:
         return math.ceil(len(parents) / self.sequences_per_batch)
 

@@ -87,12 +87,8 @@ def train_sequences(
     should_stop: StopCheck,
 ) -> TrainingReport:
     """Train on the sequences of parents not kept for validation, then calibrate the heads."""
-    network, layout = batches.network, batches.layout
-    with_rows = layout.lengths > 0
-    train_parents = np.flatnonzero(with_rows & ~validation_parents)
-    val_parents = np.flatnonzero(with_rows & validation_parents)
-    if not len(val_parents):
-        val_parents = train_parents[: max(1, len(train_parents) // 10)]
+    network = batches.network
+    train_parents, val_parents = batches.split_parents(validation_parents)
     report = run_training(
         network,
         lambda: batches.epoch(train_parents),

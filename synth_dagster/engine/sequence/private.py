@@ -10,8 +10,8 @@ from opacus.layers import DPGRU
 from torch import nn
 
 from synth_dagster.engine.privacy.accounting import PrivacyLedger
-from synth_dagster.engine.privacy.dpsgd import UnitProblem, run_private_training
-from synth_dagster.engine.privacy.flat import unit_masks
+from synth_dagster.engine.privacy.dpsgd import Part, UnitProblem, run_private_training
+from synth_dagster.engine.privacy.flat import order_parts, unit_cross_entropy
 from synth_dagster.engine.privacy.settings import DPSettings
 from synth_dagster.engine.progress import ProgressCallback, StopCheck
 from synth_dagster.engine.sequence.batches import SequenceBatches
@@ -27,8 +27,9 @@ def _swap_gru(network: SequenceNetwork, private: bool) -> None:
     network.context.gru = new
 
 
-def _unit_inputs(batches: SequenceBatches, parents: np.ndarray) -> tuple[torch.Tensor, ...]:
-    """Per sequence: parent codes, row codes [T, J], position, remaining, valid, visibility mask."""
+def _unit_inputs(batches: SequenceBatches, parents: np.ndarray) -> list[Part]:
+    """Per sequence: parent codes, row codes [T, J], position, remaining, valid; in parts of one
+    column order, whose visibility mask they share."""
     layout = batches.layout
     lengths = layout.lengths[parents]
     windows = np.minimum(lengths, batches.window)
@@ -38,15 +39,14 @@ def _unit_inputs(batches: SequenceBatches, parents: np.ndarray) -> tuple[torch.T
     index = np.where(valid, layout.starts[parents, None] + offsets[:, None] + grid, 0)
     position = torch.from_numpy(offsets[:, None] + grid)
     remaining = torch.from_numpy(lengths[:, None] - 1) - position
-    masks = unit_masks(batches.orders, len(parents))
-    return (
+    tensors = (
         batches.parent_codes[torch.from_numpy(parents)],
         batches.codes[torch.from_numpy(index)],
         position,
         remaining,
         torch.from_numpy(valid).float(),
-        masks,
     )
+    return order_parts(batches.orders, tensors)
 
 
 def _sequence_loss(mean_rows: float):  # noqa: ANN202 - a unit loss for UnitProblem
@@ -61,9 +61,7 @@ def _sequence_loss(mean_rows: float):  # noqa: ANN202 - a unit loss for UnitProb
     ) -> torch.Tensor:
         context = network.context(parent[None], rows[None], position[None], remaining[None])[0]
         logits = network.argn(rows, mask[None], [len(rows)], context)
-        per_row = sum(
-            nn.functional.cross_entropy(lg, rows[:, j], reduction="none") for j, lg in enumerate(logits)
-        )
+        per_row = sum(unit_cross_entropy(lg, rows[:, j]) for j, lg in enumerate(logits))
         return (per_row * valid).sum() / mean_rows
 
     return loss
@@ -80,11 +78,7 @@ def train_sequences_private(
 ) -> TrainingReport:
     """DP-SGD on the sequences of parents not kept for validation; no calibration after."""
     network, layout = batches.network, batches.layout
-    with_rows = layout.lengths > 0
-    train_parents = np.flatnonzero(with_rows & ~validation_parents)
-    val_parents = np.flatnonzero(with_rows & validation_parents)
-    if not len(val_parents):
-        val_parents = train_parents[: max(1, len(train_parents) // 10)]
+    train_parents, val_parents = batches.split_parents(validation_parents)
     mean_rows = (
         float(np.minimum(layout.lengths[train_parents], batches.window).mean()) if len(train_parents) else 1.0
     )
