@@ -30,6 +30,7 @@ LSTM_MODEL = "MOSTLY_AI/LSTMFromScratch-3m"
 PROTECTION_RECORDS = 5  # value protection's k: tokens and categories of fewer records are not learned
 MAX_TOKENS = 256  # per column value: longer texts are cut for training
 VOCAB_SIZE = 2000
+POSITIONS = 512  # byte positions the LSTM sees; later bytes share the last position's embedding
 META, WEIGHTS, TOKENIZER = "language.json", "language.pt", "language-tokenizer.json"
 
 
@@ -40,6 +41,7 @@ class LanguageModel:
     network: ContextLSTM
     limits: list[int]  # most tokens sampled per column value
     report: TrainingReport | None = None
+    flexible: bool = False  # trained on shuffled column orders: seeded columns can go first
 
     @property
     def columns(self) -> list[str]:
@@ -63,12 +65,13 @@ class LanguageModel:
         texts = [f.texts(frame[f.name]) for f in formats]
         training = [t for column in texts for t, v in zip(column, validation, strict=True) if t and not v]
         tokenizer = train_tokenizer(training, len(formats), vocab_size=VOCAB_SIZE, min_records=k)
-        rows, limits = _token_rows(tokenizer, formats, texts, codes)
+        orders = _orders(len(codes), len(formats), settings)
+        rows, limits = _token_rows(tokenizer, formats, texts, codes, orders)
         torch.manual_seed(settings.random_state if settings.random_state is not None else 0)
-        network = ContextLSTM(LSTMShape(tokenizer.vocab_size, tuple(cards)))
+        network = ContextLSTM(LSTMShape(tokenizer.vocab_size, tuple(cards), positions=POSITIONS))
         with few_threads():
             report = train_language_model(network, rows, validation, settings, on_progress, should_stop)
-        return cls(formats, tokenizer, network, limits, report)
+        return cls(formats, tokenizer, network, limits, report, flexible=orders is not None)
 
     @cached_property
     def parameters(self) -> int:
@@ -83,6 +86,9 @@ class LanguageModel:
     ) -> pd.DataFrame:
         """The language columns of rows with context `codes` (seeded values are conditioned on)."""
         factory = self._matcher if any(f.constrained for f in self.formats) else None
+        order = list(range(len(self.formats)))
+        if self.flexible:  # the seeded columns first, so that every free column is conditioned on them
+            order.sort(key=lambda j: seeded[j] is None)
         with few_threads():
             texts = sample_columns(
                 self.network,
@@ -94,6 +100,7 @@ class LanguageModel:
                 settings,
                 on_progress,
                 factory,
+                order,
             )
         return pd.DataFrame({f.name: f.values(t) for f, t in zip(self.formats, texts, strict=True)})
 
@@ -121,6 +128,7 @@ class LanguageModel:
             "formats": [f.to_json() for f in self.formats],
             "shape": self.network.shape.to_json(),
             "limits": self.limits,
+            "flexible": self.flexible,
         }
         (directory / META).write_text(json.dumps(meta))
         (directory / TOKENIZER).write_text(self.tokenizer.to_json())
@@ -134,11 +142,19 @@ class LanguageModel:
         network.eval()
         tokenizer = TextTokenizer.from_json((directory / TOKENIZER).read_text())
         formats = [ColumnFormat.from_json(f) for f in meta["formats"]]
-        return cls(formats, tokenizer, network, list(meta["limits"]))
+        return cls(formats, tokenizer, network, list(meta["limits"]), flexible=bool(meta.get("flexible")))
 
     @staticmethod
     def exists(directory: Path) -> bool:
         return (directory / META).is_file()
+
+
+def _orders(n: int, n_columns: int, settings: LanguageSettings) -> np.ndarray | None:
+    """Per row a column order under enable_flexible_generation (several columns), else None."""
+    if not settings.flexible or n_columns < 2:
+        return None
+    rng = np.random.default_rng(settings.random_state)
+    return np.argsort(rng.random((n, n_columns)), axis=1)
 
 
 def _token_rows(
@@ -146,11 +162,13 @@ def _token_rows(
     formats: list[ColumnFormat],
     texts: list[list[str | None]],
     codes: np.ndarray,
+    orders: np.ndarray | None = None,
 ) -> tuple[TokenRows, list[int]]:
-    """Each row as `<c0> value </s> <c1> value </s> ...`; the per-column sampling limits."""
+    """Each row as `<c0> value </s> <c1> value </s> ...` (columns in the row's order of `orders`,
+    if given: the marks say which column follows); the per-column sampling limits."""
     n = len(codes)
-    rows: list[list[int]] = [[] for _ in range(n)]
-    learned: list[list[bool]] = [[] for _ in range(n)]
+    pieces: list[list[list[int]]] = [[] for _ in range(n)]  # per row, per column
+    sizes = tokenizer.byte_lengths()
     limits = []
     for j, (fmt, column) in enumerate(zip(formats, texts, strict=True)):
         encoded = tokenizer.encode([t or "" for t in column])
@@ -158,17 +176,26 @@ def _token_rows(
         for i, (text, ids) in enumerate(zip(column, encoded, strict=True)):
             body = [tokenizer.null] if text is None else ids[:MAX_TOKENS]
             longest = max(longest, len(body))
-            piece = [tokenizer.mark(j), *body, tokenizer.end]
+            pieces[i].append([tokenizer.mark(j), *body, tokenizer.end])
+        limits.append(_limit(fmt, longest))
+    rows: list[list[int]] = [[] for _ in range(n)]
+    learned: list[list[bool]] = [[] for _ in range(n)]
+    written: list[list[int]] = [[] for _ in range(n)]
+    for i in range(n):
+        for j in range(len(formats)) if orders is None else orders[i]:
+            piece = pieces[i][j]
             rows[i] += piece
             learned[i] += [False] + [True] * (len(piece) - 1)  # the mark is forced, the rest learned
-        limits.append(_limit(fmt, longest))
+            written[i] += np.cumsum(sizes[piece]).tolist()
     lengths = np.array([len(r) for r in rows], dtype=np.int64)
     tokens = torch.full((n, int(lengths.max(initial=2))), tokenizer.pad, dtype=torch.long)
     mask = torch.zeros((n, tokens.shape[1]), dtype=torch.bool)
+    positions = torch.zeros((n, tokens.shape[1]), dtype=torch.long)
     for i, (row, flags) in enumerate(zip(rows, learned, strict=True)):
         tokens[i, : len(row)] = torch.tensor(row)
         mask[i, : len(flags)] = torch.tensor(flags)
-    return TokenRows(tokens, mask[:, 1:], lengths, torch.from_numpy(codes).long()), limits
+        positions[i, : len(row)] = torch.tensor(written[i])
+    return TokenRows(tokens, mask[:, 1:], lengths, torch.from_numpy(codes).long(), positions), limits
 
 
 def _limit(fmt: ColumnFormat, longest: int) -> int:

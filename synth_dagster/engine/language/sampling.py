@@ -144,12 +144,15 @@ def _decode_column(
     banned: torch.Tensor,
     settings: SampleSettings,
     generator: torch.Generator,
+    sizes: torch.Tensor,
 ) -> State:
-    """Decode one column for every row of the batch; the state after its end token."""
+    """Decode one column for every row of the batch; the state after its end token. `sizes`: the
+    bytes each token writes, summed per row as the model's position input."""
     h, c = state
     n = bias.shape[0]
     marks = torch.full((n, 1), tokenizer.mark(job.index), dtype=torch.long)
-    logits, (h, c) = model(marks, (h, c), bias)
+    written = torch.zeros(n, dtype=torch.long)
+    logits, (h, c) = model(marks, (h, c), bias, written[:, None])
     logits = logits[:, -1]
     rows = np.arange(n)
     for t in range(job.limit + 1):
@@ -159,7 +162,10 @@ def _decode_column(
         tokens = _step_tokens(job, logits[index], rows, t == 0, tokenizer, banned, settings, generator)
         if t == job.limit:  # a text at the length limit ends here
             tokens = torch.full_like(tokens, tokenizer.end)
-        step_logits, (hs, cs) = model(tokens[:, None], (h[:, index], c[:, index]), bias[index])
+        written[index] += sizes[tokens]
+        step_logits, (hs, cs) = model(
+            tokens[:, None], (h[:, index], c[:, index]), bias[index], written[index][:, None]
+        )
         h[:, index], c[:, index] = hs, cs
         logits[index] = step_logits[:, -1]
         rows = rows[(tokens != tokenizer.end).numpy()]
@@ -177,23 +183,26 @@ def sample_columns(
     settings: SampleSettings,
     on_progress: ProgressCallback,
     matcher: MatcherFactory | None = None,
+    order: Sequence[int] | None = None,
 ) -> list[list[str | None]]:
     """Per column, the text of each row (None: missing). `seeded[j]`: per row a value to keep, or
-    `FREE` to sample it; None when column j has no seed."""
+    `FREE` to sample it; None when column j has no seed. `order`: the columns' decoding order."""
     model.eval()
     generator = torch.Generator().manual_seed(settings.seed)
     banned = torch.zeros(model.shape.vocab_size, dtype=torch.bool)
     banned[[tokenizer.pad, *(tokenizer.mark(j) for j in range(len(formats)))]] = True
     texts: list[list[str | None]] = [[] for _ in formats]
+    sizes = torch.from_numpy(tokenizer.byte_lengths())
     n = len(codes)
     for start in range(0, n, settings.batch_size):
         stop = min(start + settings.batch_size, n)
         state, bias = model.start(torch.from_numpy(codes[start:stop]).long())
         state = (state[0].clone(), state[1].clone())
-        for j, fmt in enumerate(formats):
+        for j in order if order is not None else range(len(formats)):
+            fmt = formats[j]
             given = None if seeded[j] is None else seeded[j][start:stop]
             job = _column_job(fmt, j, limits[j], given, stop - start, tokenizer, matcher)
-            state = _decode_column(model, job, state, bias, tokenizer, banned, settings, generator)
+            state = _decode_column(model, job, state, bias, tokenizer, banned, settings, generator, sizes)
             decoded = tokenizer.decode(job.out)
             texts[j] += [None if null else text for null, text in zip(job.nulls, decoded, strict=True)]
         on_progress(EngineProgress("GENERATE_DATA_LANGUAGE", stop, n, f"{stop} of {n} rows of text"))

@@ -13,6 +13,7 @@ common pieces, which it has far less reason to memorize.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -61,6 +62,15 @@ class TextTokenizer:
     def mark(self, column: int) -> int:
         return self.id(COLUMN_MARK.format(column))
 
+    def byte_lengths(self) -> np.ndarray:
+        """Bytes each token writes (special tokens: 0): a byte-level piece has a symbol per byte."""
+        vocab = self.tokenizer.get_vocab(with_added_tokens=True)
+        lengths = np.zeros(self.vocab_size, dtype=np.int64)
+        for piece, index in vocab.items():
+            if index < len(lengths) and not _is_special(piece):
+                lengths[index] = len(piece)
+        return lengths
+
     def encode(self, texts: Sequence[str]) -> list[list[int]]:
         return [e.ids for e in self.tokenizer.encode_batch(list(texts), add_special_tokens=False)]
 
@@ -75,6 +85,10 @@ class TextTokenizer:
         from tokenizers import Tokenizer
 
         return cls(Tokenizer.from_str(text))
+
+
+def _is_special(piece: str) -> bool:
+    return piece in (PAD, END, NULL) or re.fullmatch(r"<c\d+>", piece) is not None
 
 
 def _unigram(vocab: list[tuple[str, float]]) -> Tokenizer:
