@@ -208,7 +208,7 @@ def test_flexible_generation_lets_a_seeded_later_column_condition_an_earlier_one
     assert drawn.text.str.contains("green").mean() > 0.9  # without the shuffle it would follow chance (1/3)
 
 
-def test_the_position_input_counts_the_bytes_written_in_each_column() -> None:
+def test_the_position_input_counts_the_characters_written_in_each_column() -> None:
     from synth_dagster.engine.language.formats import learn_format
     from synth_dagster.engine.language.model import _token_rows
 
@@ -222,4 +222,17 @@ def test_the_position_input_counts_the_bytes_written_in_each_column() -> None:
         ends = np.flatnonzero(rows.tokens[i].numpy() == tokenizer.end)
         marks = np.flatnonzero(np.isin(rows.tokens[i].numpy(), [tokenizer.mark(0), tokenizer.mark(1)]))
         assert rows.positions[i, marks].tolist() == [0, 0]  # every column starts again at 0
-        assert rows.positions[i, ends].tolist() == [len((v or "").encode()) for v in values]
+        assert rows.positions[i, ends].tolist() == [len(v or "") for v in values]
+
+
+def test_a_free_text_starts_with_its_length_bin_as_a_learned_token() -> None:
+    from synth_dagster.engine.language.formats import learn_format
+    from synth_dagster.engine.language.model import _token_rows
+
+    texts = ["a red box", "größer"] * 5
+    tokenizer = train_tokenizer(texts, 1, vocab_size=300)
+    marks = tokenizer.length_marks()
+    fmt = learn_format("t", "LANGUAGE_TEXT", pd.Series(texts), 1)
+    rows, _ = _token_rows(tokenizer, [fmt], [["a red box", "größer"]], np.zeros((2, 1)), None, [[5, 9]])
+    assert rows.tokens[:, 1].tolist() == [marks[2], marks[1]]  # 9 characters: bin 2; 6: bin 1
+    assert rows.learned[:, 0].all()  # the bin is a learned target (drawn from the row's context)

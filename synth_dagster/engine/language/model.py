@@ -20,7 +20,7 @@ import torch
 
 from synth_dagster.engine.language.formats import ColumnFormat, learn_format
 from synth_dagster.engine.language.lstm import ContextLSTM, LSTMShape, few_threads, parameter_count
-from synth_dagster.engine.language.sampling import SampleSettings, sample_columns
+from synth_dagster.engine.language.sampling import SampleSettings, length_bin, sample_columns
 from synth_dagster.engine.language.tokenizer import TextTokenizer, train_tokenizer
 from synth_dagster.engine.language.training import LanguageSettings, TokenRows, train_language_model
 from synth_dagster.engine.progress import ProgressCallback, StopCheck
@@ -42,6 +42,7 @@ class LanguageModel:
     limits: list[int]  # most tokens sampled per column value
     report: TrainingReport | None = None
     flexible: bool = False  # trained on shuffled column orders: seeded columns can go first
+    length_edges: list[list[int] | None] | None = None  # per column its length bins (free text)
 
     @property
     def columns(self) -> list[str]:
@@ -66,12 +67,13 @@ class LanguageModel:
         training = [t for column in texts for t, v in zip(column, validation, strict=True) if t and not v]
         tokenizer = train_tokenizer(training, len(formats), vocab_size=VOCAB_SIZE, min_records=k)
         orders = _orders(len(codes), len(formats), settings)
-        rows, limits = _token_rows(tokenizer, formats, texts, codes, orders)
+        edges = [_length_edges(f, t, validation, tokenizer) for f, t in zip(formats, texts, strict=True)]
+        rows, limits = _token_rows(tokenizer, formats, texts, codes, orders, edges)
         torch.manual_seed(settings.random_state if settings.random_state is not None else 0)
         network = ContextLSTM(LSTMShape(tokenizer.vocab_size, tuple(cards), positions=POSITIONS))
         with few_threads():
             report = train_language_model(network, rows, validation, settings, on_progress, should_stop)
-        return cls(formats, tokenizer, network, limits, report, flexible=orders is not None)
+        return cls(formats, tokenizer, network, limits, report, orders is not None, edges)
 
     @cached_property
     def parameters(self) -> int:
@@ -101,6 +103,7 @@ class LanguageModel:
                 on_progress,
                 factory,
                 order,
+                self.length_edges,
             )
         return pd.DataFrame({f.name: f.values(t) for f, t in zip(self.formats, texts, strict=True)})
 
@@ -129,6 +132,7 @@ class LanguageModel:
             "shape": self.network.shape.to_json(),
             "limits": self.limits,
             "flexible": self.flexible,
+            "length_edges": self.length_edges,
         }
         (directory / META).write_text(json.dumps(meta))
         (directory / TOKENIZER).write_text(self.tokenizer.to_json())
@@ -142,7 +146,8 @@ class LanguageModel:
         network.eval()
         tokenizer = TextTokenizer.from_json((directory / TOKENIZER).read_text())
         formats = [ColumnFormat.from_json(f) for f in meta["formats"]]
-        return cls(formats, tokenizer, network, list(meta["limits"]), flexible=bool(meta.get("flexible")))
+        limits, flexible, edges = list(meta["limits"]), bool(meta.get("flexible")), meta.get("length_edges")
+        return cls(formats, tokenizer, network, limits, None, flexible, edges)
 
     @staticmethod
     def exists(directory: Path) -> bool:
@@ -157,18 +162,31 @@ def _orders(n: int, n_columns: int, settings: LanguageSettings) -> np.ndarray | 
     return np.argsort(rng.random((n, n_columns)), axis=1)
 
 
+def _length_edges(
+    fmt: ColumnFormat, texts: list[str | None], validation: np.ndarray, tokenizer: TextTokenizer
+) -> list[int] | None:
+    """A free text's length bins: quantiles of the training texts' bytes. why: the model draws a
+    text's bin first (from the row's context), so lengths follow the data, not the model's drift."""
+    lengths = [len(t) for t, v in zip(texts, validation, strict=True) if t is not None and not v]
+    if fmt.encoding != "LANGUAGE_TEXT" or not lengths or not tokenizer.length_marks():
+        return None
+    bins = len(tokenizer.length_marks())
+    return [int(e) for e in np.unique(np.quantile(lengths, np.linspace(0, 1, bins + 1)[1:-1]).round())]
+
+
 def _token_rows(
     tokenizer: TextTokenizer,
     formats: list[ColumnFormat],
     texts: list[list[str | None]],
     codes: np.ndarray,
     orders: np.ndarray | None = None,
+    edges: list[list[int] | None] | None = None,
 ) -> tuple[TokenRows, list[int]]:
     """Each row as `<c0> value </s> <c1> value </s> ...` (columns in the row's order of `orders`,
     if given: the marks say which column follows); the per-column sampling limits."""
     n = len(codes)
     pieces: list[list[list[int]]] = [[] for _ in range(n)]  # per row, per column
-    sizes = tokenizer.byte_lengths()
+    sizes, marks = tokenizer.byte_lengths(), tokenizer.length_marks()
     limits = []
     for j, (fmt, column) in enumerate(zip(formats, texts, strict=True)):
         encoded = tokenizer.encode([t or "" for t in column])
@@ -176,6 +194,8 @@ def _token_rows(
         for i, (text, ids) in enumerate(zip(column, encoded, strict=True)):
             body = [tokenizer.null] if text is None else ids[:MAX_TOKENS]
             longest = max(longest, len(body))
+            if text is not None and edges is not None and edges[j] is not None:
+                body = [marks[length_bin(edges[j], len(text))], *body]
             pieces[i].append([tokenizer.mark(j), *body, tokenizer.end])
         limits.append(_limit(fmt, longest))
     rows: list[list[int]] = [[] for _ in range(n)]
