@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -16,6 +17,7 @@ from synth_dagster.qa.binning import Binning, fit_binning
 from synth_dagster.qa.distances import DistanceResult, compute_distances
 from synth_dagster.qa.encoding import RecordEncoder, record_hashes, record_texts
 from synth_dagster.qa.similarity import Embedder, compute_similarity, resolve_embedder
+from synth_dagster.qa.text import TextSection, text_sections
 from synth_dagster.qa.uncertainty import gap_interval
 
 DEFAULT_MAX_SAMPLE_SIZE = 100_000  # records per dataset for the accuracy metrics
@@ -46,6 +48,7 @@ class Evaluation:
     is_sequential: bool
     sizes: dict[str, int] = field(default_factory=dict)
     elapsed_seconds: float = 0.0
+    text: list[TextSection] = field(default_factory=list)  # per free-text column
 
     @property
     def columns(self) -> list[str]:
@@ -146,6 +149,7 @@ def assess(
     max_distance_sample_size: int = DEFAULT_MAX_DISTANCE_SAMPLE_SIZE,
     random_state: int = 0,
     embedder: Embedder | str | os.PathLike[str] | None = None,
+    text_columns: Sequence[str] = (),
 ) -> Evaluation:
     """Compare synthetic data with its training data (and the holdout kept aside, if any).
 
@@ -153,7 +157,8 @@ def assess(
     sequential. `context` joins each dataset's context table on `context_key` -> primary key.
     Accuracy uses up to `max_sample_size` records per dataset, with synthetic and holdout sampled
     to a common size; distances and similarity use a common size of at most
-    `max_distance_sample_size`. Sampling is seeded by `random_state`.
+    `max_distance_sample_size`. Sampling is seeded by `random_state`. `text_columns` (free text)
+    get text figures and sample texts as well (`synth_dagster.qa.text`).
     """
     started = time.perf_counter()
     resolved = resolve_embedder(embedder)
@@ -231,4 +236,5 @@ def assess(
         is_sequential=prep.is_sequential,
         sizes=run_sizes,
         elapsed_seconds=time.perf_counter() - started,
+        text=text_sections(text_columns, synthetic, training, holdout, seed=random_state),
     )

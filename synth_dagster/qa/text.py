@@ -188,18 +188,75 @@ class TextQuality:
 
 
 def text_quality(
-    synthetic: Sequence[object], training: Sequence[object], holdout: Sequence[object], *, seed: int = 0
+    synthetic: Sequence[object],
+    training: Sequence[object],
+    holdout: Sequence[object] | None,
+    *,
+    seed: int = 0,
+    limit: int = 5000,
 ) -> TextQuality:
-    """Every text figure of one column (see the module doc)."""
-    copies, matches = copy_shares(synthetic, training, holdout)
+    """Every text figure of one column (see the module doc). Without a holdout the training texts
+    are the reference, and the figures that need a second real sample are NaN."""
+    reference = training if holdout is None else holdout
+    copies, matches = copy_shares(synthetic, training, [] if holdout is None else holdout)
     return TextQuality(
-        length_accuracy=length_accuracy(synthetic, holdout),
-        term_accuracy=term_accuracy(synthetic, holdout),
-        term_accuracy_max=term_accuracy(training, holdout),
-        discriminator_auc=discriminator_auc(synthetic, holdout, seed=seed),
+        length_accuracy=length_accuracy(synthetic, reference),
+        term_accuracy=term_accuracy(synthetic, reference),
+        term_accuracy_max=float("nan") if holdout is None else term_accuracy(training, holdout),
+        discriminator_auc=discriminator_auc(synthetic, reference, seed=seed, limit=limit),
         training_copies=copies,
-        holdout_matches=matches,
+        holdout_matches=float("nan") if holdout is None else matches,
     )
+
+
+@dataclass(frozen=True)
+class TextSection:
+    """What a report shows of one text column."""
+
+    column: str
+    quality: TextQuality
+    length_by: dict[str, float]  # (length bin x category) accuracy per categorical column
+    samples: list[tuple[str, str]]  # (synthetic, real) texts
+
+
+def _categorical(frame: pd.DataFrame, skip: Sequence[str]) -> list[str]:
+    """Columns that read as categories: few distinct values, not numbers or dates."""
+    out = []
+    for name in frame.columns:
+        column = frame[name]
+        numeric = pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_bool_dtype(column.dtype)
+        if name in skip or numeric or pd.api.types.is_datetime64_any_dtype(column.dtype):
+            continue
+        if column.nunique(dropna=True) <= 50:
+            out.append(str(name))
+    return out[:5]
+
+
+def text_sections(
+    columns: Sequence[str],
+    synthetic: pd.DataFrame,
+    training: pd.DataFrame,
+    holdout: pd.DataFrame | None,
+    *,
+    seed: int = 0,
+    samples: int = 5,
+) -> list[TextSection]:
+    """The report's text figures of `columns` (the reference: holdout, else training)."""
+    reference = training if holdout is None else holdout
+    sections = []
+    for name in columns:
+        if name not in synthetic.columns or name not in training.columns:
+            continue
+        hold = None if holdout is None or name not in holdout.columns else holdout[name]
+        quality = text_quality(synthetic[name], training[name], hold, seed=seed, limit=2000)
+        length_by = {
+            c: length_bivariate_accuracy(synthetic[name], synthetic[c], reference[name], reference[c])
+            for c in _categorical(training, columns)
+            if c in synthetic.columns and c in reference.columns
+        }
+        pairs = sample_pairs(synthetic[name], reference[name], n=samples, seed=seed)
+        sections.append(TextSection(name, quality, length_by, pairs))
+    return sections
 
 
 def sample_pairs(

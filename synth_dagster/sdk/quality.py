@@ -88,15 +88,24 @@ def _parent_rows(
     return pk, _Rows(*(_without_keys(df, parent, pk) for df in (prow.synthetic, prow.training, prow.holdout)))
 
 
+def _text_columns(table: SourceTableConfig | None) -> list[str]:
+    """The table's LANGUAGE_TEXT columns: the reports add text figures and sample texts for them."""
+    if table is None:
+        return []
+    return [c.name for c in table.columns or [] if c.model_encoding_type.value == "LANGUAGE_TEXT"]
+
+
 def _sequence_evaluation(
-    own: _Rows, key: str, parent: tuple[str, _Rows] | None, random_state: int
+    own: _Rows, key: str, parent: tuple[str, _Rows] | None, random_state: int, texts: list[str]
 ) -> Evaluation | None:
     """A sequence table grouped by its context key, with the parent's columns as context."""
     from synth_dagster import qa
 
     syn, trn, hol = own.synthetic, own.training, own.holdout
     if parent is None:  # e.g. the parent's reference rows are missing: still sequences, without context
-        return qa.assess(syn, trn, hol if len(hol) else None, group_key=key, random_state=random_state)
+        return qa.assess(
+            syn, trn, hol if len(hol) else None, group_key=key, random_state=random_state, text_columns=texts
+        )
     pk, prow = parent
     # Rows without a parent row were left out of training (a sequence needs its parent).
     known = prow.real[pk]
@@ -117,6 +126,7 @@ def _sequence_evaluation(
         context=context,
         context_key=key,
         random_state=random_state,
+        text_columns=texts,
     )
 
 
@@ -133,9 +143,12 @@ def _assess_table(
     own, table = rows[name], tables.get(name)
     if table is not None and table.is_lookup:
         return None, []  # kept as it is: nothing synthetic to assess
+    texts = _text_columns(table)
     if table is None or not table.key_columns:
         holdout = own.holdout if len(own.holdout) else None
-        return qa.assess(own.synthetic, own.training, holdout, random_state=random_state), []
+        return qa.assess(
+            own.synthetic, own.training, holdout, random_state=random_state, text_columns=texts
+        ), []
     if len(own.synthetic) == 0:
         log.warning("table %s: the synthetic sample has no rows; no metrics for it", name)
         return None, []
@@ -149,10 +162,12 @@ def _assess_table(
         if fk is None:
             flat = keeping(None)
             holdout = flat.holdout if len(flat.holdout) else None
-            evaluation = qa.assess(flat.synthetic, flat.training, holdout, random_state=random_state)
+            evaluation = qa.assess(
+                flat.synthetic, flat.training, holdout, random_state=random_state, text_columns=texts
+            )
         else:
             evaluation = _sequence_evaluation(
-                keeping(fk.column), fk.column, _parent_rows(fk, rows, tables), random_state
+                keeping(fk.column), fk.column, _parent_rows(fk, rows, tables), random_state, texts
             )
 
     relations: list[RelationAccuracy] = []

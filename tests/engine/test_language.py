@@ -12,6 +12,7 @@ from synth_dagster.domain import GeneratorConfig
 from synth_dagster.engine import TrainedGenerator, train_generator
 from synth_dagster.engine.errors import TrainingCanceled
 from synth_dagster.engine.language.model import LanguageModel
+from synth_dagster.engine.language.sampling import SampleSettings
 from synth_dagster.engine.language.tokenizer import train_tokenizer
 from synth_dagster.engine.language.training import LanguageSettings
 
@@ -181,3 +182,57 @@ def test_text_of_a_child_table_follows_its_parent(tmp_path) -> None:
     joined = out["c"].merge(out["p"], left_on="pid", right_on="id")
     assert len(joined) == len(out["c"]) > 0
     assert (joined["text"] == "child of a " + joined["color"] + " parent").mean() >= 0.9
+
+
+def test_flexible_generation_lets_a_seeded_later_column_condition_an_earlier_one(tmp_path) -> None:
+    # "text" comes before "color" in the table; trained on shuffled orders, a seeded color goes first
+    frame = _frame(400)[["text", "color"]]
+    encodings = {"text": "LANGUAGE_TEXT", "color": "LANGUAGE_CATEGORICAL"}
+    codes = np.zeros((400, 1), dtype=np.int64)
+
+    def fit(flexible: bool) -> LanguageModel:
+        settings = LanguageSettings(max_epochs=12, random_state=1, flexible=flexible)
+        return LanguageModel.fit(
+            frame, encodings, codes, (1,), np.arange(400) < 40, settings, lambda _: None, lambda: False
+        )
+
+    flexible = fit(True)
+    flexible.save(tmp_path)
+    reloaded = LanguageModel.load(tmp_path)
+    assert reloaded.flexible and not fit(False).flexible
+    seeded = [None, ["green"] * 200]
+    drawn = reloaded.sample(
+        np.zeros((200, 1), dtype=np.int64), seeded, SampleSettings(seed=1), lambda _: None
+    )
+    assert (drawn.color == "green").all()
+    assert drawn.text.str.contains("green").mean() > 0.9  # without the shuffle it would follow chance (1/3)
+
+
+def test_the_position_input_counts_the_characters_written_in_each_column() -> None:
+    from synth_dagster.engine.language.formats import learn_format
+    from synth_dagster.engine.language.model import _token_rows
+
+    texts = ["a red box", "größer"] * 5
+    tokenizer = train_tokenizer(texts, 2, vocab_size=300)
+    fmt = learn_format("t", "LANGUAGE_TEXT", pd.Series(texts), 1)
+    rows, _ = _token_rows(
+        tokenizer, [fmt, fmt], [["a red box", None], ["größer", "a red box"]], np.zeros((2, 1))
+    )
+    for i, values in enumerate([["a red box", "größer"], [None, "a red box"]]):
+        ends = np.flatnonzero(rows.tokens[i].numpy() == tokenizer.end)
+        marks = np.flatnonzero(np.isin(rows.tokens[i].numpy(), [tokenizer.mark(0), tokenizer.mark(1)]))
+        assert rows.positions[i, marks].tolist() == [0, 0]  # every column starts again at 0
+        assert rows.positions[i, ends].tolist() == [len(v or "") for v in values]
+
+
+def test_a_free_text_starts_with_its_length_bin_as_a_learned_token() -> None:
+    from synth_dagster.engine.language.formats import learn_format
+    from synth_dagster.engine.language.model import _token_rows
+
+    texts = ["a red box", "größer"] * 5
+    tokenizer = train_tokenizer(texts, 1, vocab_size=300)
+    marks = tokenizer.length_marks()
+    fmt = learn_format("t", "LANGUAGE_TEXT", pd.Series(texts), 1)
+    rows, _ = _token_rows(tokenizer, [fmt], [["a red box", "größer"]], np.zeros((2, 1)), None, [[5, 9]])
+    assert rows.tokens[:, 1].tolist() == [marks[2], marks[1]]  # 9 characters: bin 2; 6: bin 1
+    assert rows.learned[:, 0].all()  # the bin is a learned target (drawn from the row's context)

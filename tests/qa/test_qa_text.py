@@ -3,6 +3,8 @@ score lower, the discriminator tells apart what differs, copy shares count exact
 
 from __future__ import annotations
 
+from html import escape
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -55,3 +57,22 @@ def test_copy_shares_and_quality_summary(halves) -> None:
     quality = qt.text_quality(a.text[:200], a.text[:200], b.text[:200])
     assert quality.training_copies == 1.0 and quality.term_accuracy == quality.term_accuracy_max
     assert len(qt.sample_pairs(a.text, b.text, n=3)) == 3
+
+
+def test_reports_of_a_table_with_a_text_column_show_the_text_section(halves) -> None:
+    from synth_dagster import qa
+
+    a, b = halves
+    cut = a.assign(text=a.text.str[:20])  # a "synthetic" sample whose texts are too short
+    evaluation = qa.assess(cut, a, b, text_columns=["text"], random_state=1)
+    (section,) = evaluation.text
+    assert section.column == "text" and section.quality.length_accuracy < 0.5
+    assert set(section.length_by) == {"source"} and len(section.samples) == 5
+    for html in (qa.model_report(evaluation), qa.data_report(evaluation)):
+        assert '<section id="text">' in html and 'href="#text"' in html
+        assert "Length accuracy" in html and "Length × source" in html
+        assert all(escape(s[:300]) in html and escape(r[:300]) in html for s, r in section.samples)
+    plain = qa.assess(cut, a, b, random_state=1)
+    assert plain.text == [] and '<section id="text">' not in qa.model_report(plain)
+    without_holdout = qa.assess(cut, a, None, text_columns=["text"], random_state=1).text[0]
+    assert np.isnan(without_holdout.quality.holdout_matches) and without_holdout.quality.training_copies >= 0

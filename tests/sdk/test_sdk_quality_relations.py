@@ -238,3 +238,39 @@ def test_flat_generator_metrics_are_unchanged(tmp_path: Path) -> None:
         "report": None,
     }
     assert "relations" not in results["teams"]["metrics"]
+
+
+def test_the_model_report_of_a_table_with_a_text_column_has_a_text_section(tmp_path: Path) -> None:
+    def notes(n: int, seed: int) -> pd.DataFrame:
+        rng = np.random.default_rng(seed)
+        league = rng.choice(["AL", "NL"], n)
+        words = rng.integers(1, 12, n)
+        text = [f"{lg} " + "great season " * int(w) for lg, w in zip(league, words, strict=True)]
+        return pd.DataFrame({"league": league, "note": text})
+
+    real = notes(400, 3)
+    config = GeneratorConfig.model_validate(
+        {
+            "tables": [
+                {
+                    "name": "teams",
+                    "columns": [{"name": "league"}, {"name": "note", "model_encoding_type": "LANGUAGE_TEXT"}],
+                }
+            ]
+        }
+    )
+
+    class WithText:
+        def __init__(self) -> None:
+            self.config = config
+            self.summaries: dict = {}
+
+        def holdout_index(self, name: str) -> np.ndarray:
+            return real.index[300:].to_numpy()
+
+        def generate(self, probe: SyntheticDatasetConfig) -> dict[str, pd.DataFrame]:
+            return {"teams": notes(probe.tables[0].configuration.sample_size, 4)}  # type: ignore[index]
+
+    results = quality.model_quality(WithText(), {"teams": real}, {"teams"}, 9, tmp_path)  # type: ignore[arg-type]
+    html = (tmp_path / results["teams"]["report"]).read_text(encoding="utf-8")
+    assert '<section id="text">' in html and "Length × league" in html and "great season" in html

@@ -30,6 +30,7 @@ class LSTMShape:
     hidden: int = 256
     layers: int = 1
     dropout: float = 0.1
+    positions: int = 0  # character-position embeddings (0: none, as in models saved before them)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -48,6 +49,9 @@ class ContextLSTM(nn.Module):
         self.context = nn.ModuleList(nn.Embedding(max(c, 1), h) for c in shape.context_cards)
         self.to_state = nn.Linear(h, 2 * h * shape.layers)
         self.to_input = nn.Linear(h, shape.embedding)
+        # why: the bytes written so far, as an input, let the model learn when a text ends (a
+        # tweet's 140-character limit); counting them in the LSTM state was learned badly in budget
+        self.position = nn.Embedding(shape.positions, shape.embedding) if shape.positions else None
         self.lstm = nn.LSTM(
             shape.embedding,
             h,
@@ -68,10 +72,23 @@ class ContextLSTM(nn.Module):
         state = self.to_state(vector).view(batch, 2, self.shape.layers, h).permute(1, 2, 0, 3)
         return (torch.tanh(state[0]).contiguous(), state[1].contiguous()), self.to_input(vector)
 
-    def forward(self, tokens: torch.Tensor, state: State, bias: torch.Tensor) -> tuple[torch.Tensor, State]:
-        """Logits [B, T, vocab] for the next token after each of `tokens` [B, T]."""
-        x = self.drop(self.tokens(tokens) + bias[:, None, :])
-        out, state = self.lstm(x, state)
+    def forward(
+        self,
+        tokens: torch.Tensor,
+        state: State,
+        bias: torch.Tensor,
+        positions: torch.Tensor | None = None,
+        select: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, State]:
+        """Logits [B, T, vocab] for the next token after each of `tokens` [B, T]; `positions` [B, T]:
+        the bytes of the column's value written up to and including each token; `select` [B, T]
+        bool: only those positions' logits, flattened (training skips the padding's head)."""
+        x = self.tokens(tokens) + bias[:, None, :]
+        if self.position is not None and positions is not None:
+            x = x + self.position(positions.clamp(max=self.shape.positions - 1))
+        out, state = self.lstm(self.drop(x), state)
+        if select is not None:
+            out = out[select]
         return self.head(self.drop(out)), state
 
 

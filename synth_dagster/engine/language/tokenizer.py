@@ -13,6 +13,7 @@ common pieces, which it has far less reason to memorize.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -24,10 +25,13 @@ if TYPE_CHECKING:  # why lazy: `tokenizers` is the `language` extra; the tabular
 
 PAD, END, NULL = "<pad>", "</s>", "<na>"
 COLUMN_MARK = "<c{}>"  # the first token of the i-th language column of a row
+LENGTH_MARK = "<l{}>"  # a free text's length bin, the token after its column mark
+LENGTH_BINS = 16
 
 
 def special_tokens(n_columns: int) -> list[str]:
-    return [PAD, END, NULL, *(COLUMN_MARK.format(i) for i in range(n_columns))]
+    lengths = (LENGTH_MARK.format(i) for i in range(LENGTH_BINS))
+    return [PAD, END, NULL, *(COLUMN_MARK.format(i) for i in range(n_columns)), *lengths]
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,23 @@ class TextTokenizer:
     def mark(self, column: int) -> int:
         return self.id(COLUMN_MARK.format(column))
 
+    def byte_lengths(self) -> np.ndarray:
+        """Characters each token starts (special tokens: 0): the bytes of its byte-level piece that
+        are not UTF-8 continuation bytes. why characters: the length a reader (and Twitter) counts."""
+        vocab = self.tokenizer.get_vocab(with_added_tokens=True)
+        lengths = np.zeros(self.vocab_size, dtype=np.int64)
+        to_byte = _symbol_bytes()
+        for piece, index in vocab.items():
+            if index < len(lengths) and not _is_special(piece):
+                lengths[index] = sum(1 for ch in piece if not 0x80 <= to_byte.get(ch, 0) <= 0xBF)
+        return lengths
+
+    def length_marks(self) -> list[int]:
+        """The ids of the length-bin tokens (none in a tokenizer saved before them)."""
+        vocab = self.tokenizer.get_vocab(with_added_tokens=True)
+        found = [vocab.get(LENGTH_MARK.format(i)) for i in range(LENGTH_BINS)]
+        return [int(i) for i in found if i is not None]
+
     def encode(self, texts: Sequence[str]) -> list[list[int]]:
         return [e.ids for e in self.tokenizer.encode_batch(list(texts), add_special_tokens=False)]
 
@@ -75,6 +96,24 @@ class TextTokenizer:
         from tokenizers import Tokenizer
 
         return cls(Tokenizer.from_str(text))
+
+
+def _symbol_bytes() -> dict[str, int]:
+    """The byte each symbol of the byte-level alphabet stands for (GPT-2's bytes_to_unicode)."""
+    printable = [
+        *range(ord("!"), ord("~") + 1),
+        *range(ord("¡"), ord("¬") + 1),
+        *range(ord("®"), ord("ÿ") + 1),
+    ]
+    symbols, extra = {b: b for b in printable}, 0
+    for b in range(256):
+        if b not in symbols:
+            symbols[b], extra = 256 + extra, extra + 1
+    return {chr(code): b for b, code in symbols.items()}
+
+
+def _is_special(piece: str) -> bool:
+    return piece in (PAD, END, NULL) or re.fullmatch(r"<[cl]\d+>", piece) is not None
 
 
 def _unigram(vocab: list[tuple[str, float]]) -> Tokenizer:

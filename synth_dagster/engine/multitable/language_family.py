@@ -65,6 +65,7 @@ def language_settings(table: SourceTableConfig, random_state: int | None) -> Lan
         max_sample_size=mc.max_sample_size,
         random_state=random_state,
         value_protection=mc.value_protection is not False,
+        flexible=mc.enable_flexible_generation is not False,
     )
 
 

@@ -15,6 +15,7 @@ from synth_dagster.qa.accuracy import MarginalAccuracy
 from synth_dagster.qa.evaluation import Evaluation
 from synth_dagster.qa.report import _figures as figs
 from synth_dagster.qa.report._privacy import chance_limit, dp_reading, privacy_reading
+from synth_dagster.qa.report._text import text_section
 
 ReportKind = Literal["model", "data"]
 _CONFIG = {"displaylogo": False, "responsive": True, "displayModeBar": False}
@@ -283,6 +284,8 @@ per column.</p>{_fig(figs.accuracy_bars(ev.coherence, show_holdout, "Coherence a
         nav.append(("coherence", "Coherence"))
     if ev.metrics.relations:
         nav.append(("relations", "Relations"))
+    if ev.text:
+        nav.append(("text", "Text"))
     nav_html = "".join(f'<a href="#{k}">{v}</a>' for k, v in nav)
     warnings = "".join(f'<p class="warning">{escape(w)}</p>' for w in ev.metrics.warnings)
     plotly_js = plotly.offline.get_plotlyjs()
@@ -321,6 +324,7 @@ training beside synthetic on one colour scale.</p><div class="grid2">{pair_divs}
 {_fig(figs.association_matrices(ev))}</section>
 {coherence}
 {_relations_section(ev, show_holdout)}
+{text_section(ev.text, ev.has_holdout)}
 </main>
 <footer>synth_dagster {escape(__version__)} · embedding: {escape(ev.embedding)} ·
 accuracy on {sizes.get("synthetic_accuracy_sample", 0):,} synthetic records, computed in {ev.elapsed_seconds:.1f} s.</footer>
