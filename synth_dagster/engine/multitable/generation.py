@@ -69,7 +69,9 @@ class TrainedGenerator:
         if name not in self._models:
             kind = self.roles(name).kind
             self._models[name] = family(kind).load(table_dir(self.workspace, name))
-            if self.device is not None and kind == "flat":  # the tabular part; a language model stays on the CPU
+            if (
+                self.device is not None and kind == "flat"
+            ):  # the tabular part; a language model stays on the CPU
                 family(kind).row_model(self._models[name]).to_device(self.device)
         return self._models[name]
 
