@@ -92,8 +92,8 @@ def test_checks_print_their_figures_and_thresholds(trained: Trained) -> None:
     accuracy, dcr = checks
     # the default maximum gap, with the measured accuracy, its holdout reference and the gap
     assert re.fullmatch(
-        r"check accuracy: (passed|FAILED) \(accuracy 0\.\d{3}, holdout reference 0\.\d{3}: gap -?\d+\.\d points "
-        r"\((within|beyond) the allowed 10\.0 points\)\)",
+        r"check accuracy: (passed|FAILED) \(accuracy 0\.\d{3}, holdout reference 0\.\d{3}: gap -?\d+\.\d points, "
+        r"95% interval \[-?\d+\.\d, -?\d+\.\d\] (straddles|lies within|lies beyond) the allowed 10\.0 points\)",
         accuracy,
     ), accuracy
     # the failed one: its share, its interval and the maximum it exceeds

@@ -88,7 +88,8 @@ def plan_chunks(
     largest = max(sizes.values(), default=0)
     # a seed fixes the rows of the draw itself: it is drawn as one chunk
     n_chunks = 1 if seeded or largest == 0 else -(-largest // chunk_rows)
-    small = {t: s for t, s in sizes.items() if s < n_chunks}
+    # one chunk draws what the config asks (a seeded table's size is its seed's rows, not sizes')
+    small = {t: s for t, s in sizes.items() if s < n_chunks} if n_chunks > 1 else {}
     if small:
         raise EngineInputError(
             f"tables {sorted(small)} have fewer rows ({small}) than the {n_chunks} chunks of the draw; "
