@@ -22,7 +22,6 @@ import atexit
 import contextlib
 import logging
 import os
-import pickle
 import queue
 import signal
 import subprocess
@@ -33,6 +32,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+from synth_dagster.sdk.jobs.messages import encode, receive, send
 from synth_dagster.sdk.jobs.state import KINDS, Paths, abandon, describe_exit, read_state
 from synth_dagster.sdk.store import Store
 
@@ -119,7 +119,7 @@ class _ForkServer:
         answer: queue.Queue[Worker | str] = queue.Queue(1)
         with self._send_lock:
             self._pending[job_id] = answer
-            self.requests.send((job_id, spec))
+            send(self.requests, [job_id, spec])
         try:
             result = answer.get(timeout=SERVER_START_SECONDS)
         except queue.Empty:
@@ -131,7 +131,7 @@ class _ForkServer:
     def _read(self) -> None:
         try:
             while True:
-                message = self.replies.recv()
+                message = receive(self.replies)
                 if message[0] == "started":
                     _, job_id, pid = message
                     worker = self._workers[pid] = Worker(pid)
@@ -163,7 +163,7 @@ def _spawn(spec: dict[str, Any]) -> subprocess.Popen[bytes]:
     )
     assert process.stdin is not None
     with process.stdin:
-        pickle.dump(spec, process.stdin)
+        process.stdin.write(encode(spec))
     return process
 
 

@@ -2,8 +2,8 @@
 
 Started once per client process by `launcher`. It imports the worker (torch, pandas, the engine)
 once, then forks one worker per job request, so a job starts in milliseconds. It never imports the
-client's main module. Requests are `(job_id, spec)`; replies are `("started", job_id, pid)` and,
-when a worker has ended, `("exited", pid, exitcode)` (negative: killed by that signal). The server
+client's main module. Messages are JSON (`jobs.messages`, never pickles). Requests are `[job_id, spec]`; replies are `["started", job_id, pid]` and,
+when a worker has ended, `["exited", pid, exitcode]` (negative: killed by that signal). The server
 is single-threaded (no thread pools to break at fork) and ends when the client closes its end.
 """
 
@@ -17,6 +17,7 @@ import traceback
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
+from synth_dagster.sdk.jobs.messages import receive, send
 from synth_dagster.sdk.jobs.worker import run_job  # the preload: every fork starts with it imported
 
 
@@ -29,7 +30,7 @@ def _reap(children: set[int], replies: Connection) -> None:
         if pid == 0:
             return
         children.discard(pid)
-        replies.send(("exited", pid, os.waitstatus_to_exitcode(status)))
+        send(replies, ["exited", pid, os.waitstatus_to_exitcode(status)])
 
 
 def _run_child(spec: dict[str, Any], fds: list[int]) -> None:
@@ -75,12 +76,12 @@ def main(requests_fd: int, replies_fd: int) -> None:
                         pass
                 _reap(children, replies)
             if requests in ready:
-                job_id, spec = requests.recv()
+                job_id, spec = receive(requests)
                 pid = os.fork()
                 if pid == 0:
                     _run_child(spec, [requests_fd, replies_fd, wake_r, wake_w])
                 children.add(pid)
-                replies.send(("started", job_id, pid))
+                send(replies, ["started", job_id, pid])
 
 
 if __name__ == "__main__":

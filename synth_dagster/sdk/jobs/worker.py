@@ -1,7 +1,7 @@
 """The worker process: runs one training or generation job against the store, then exits.
 
 Started by `launcher.launch`: forked by the fork server (`server.py`), or as
-`python -m synth_dagster.sdk.jobs.worker JOB_ID` with the job's spec pickled on stdin ("spawn"). Everything the job needs is in the store; everything it
+`python -m synth_dagster.sdk.jobs.worker JOB_ID` with the job's spec as JSON on stdin ("spawn"). Everything the job needs is in the store; everything it
 produces goes under `artifacts/<job>/` and becomes visible only when `status.json` says DONE.
 """
 
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import os
-import pickle
 import shutil
 import signal
 import sys
@@ -35,6 +34,7 @@ from synth_dagster.engine.progress import EngineProgress
 from synth_dagster.sdk import quality
 from synth_dagster.sdk.connectors import load_connector_config
 from synth_dagster.sdk.frames import read_frame
+from synth_dagster.sdk.jobs.messages import decode
 from synth_dagster.sdk.jobs.state import (
     GENERATION,
     HEARTBEAT_SECONDS,
@@ -417,7 +417,7 @@ def run_job(spec: dict[str, Any]) -> None:
 
 def main() -> None:
     """`python -m synth_dagster.sdk.jobs.worker JOB_ID`: run the job whose spec comes on stdin."""
-    spec = pickle.load(sys.stdin.buffer)  # why pickle: written by the launcher of this very package
+    spec = decode(sys.stdin.buffer.read())
     sys.stdin.close()
     run_job(spec)
 
